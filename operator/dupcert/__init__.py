@@ -1,0 +1,3 @@
+"""dupcert: a Kubernetes operator for DigiCert CertCentral duplicate certificates."""
+
+__version__ = "0.1.0"

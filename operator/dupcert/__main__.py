@@ -1,0 +1,3 @@
+from dupcert.cli import main
+
+main()
