@@ -196,7 +196,7 @@ async def test_success_body_wrong_shape() -> None:
 
 
 def scripted(responses: list[httpx.Response | Exception]) -> Any:
-    """Return a handler that answers with `responses` in turn and counts the requests."""
+    """Return a handler that returns or raises `responses` in turn and counts the requests."""
     calls: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:

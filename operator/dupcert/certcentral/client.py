@@ -151,7 +151,7 @@ class CertCentralClient:
     # Account and products
 
     async def get_account(self) -> Account:
-        """Fetch the account of the API key; also a cheap check that the key is valid."""
+        """Fetch the account of the API key. This is also a cheap check that the key is valid."""
         response = await self._request("GET", "/account")
         return self._parse(Account, response)
 
@@ -225,8 +225,8 @@ class CertCentralClient:
         common_name = order.certificate.common_name
         if not product_name_id or organization_id is None or not common_name:
             raise ValueError(
-                f"order {order.id} lacks its product, organization or common name; "
-                "fetch it with get_order() before renewing"
+                f"order {order.id} is missing its product, organization id or common name. "
+                "Fetch it with get_order() before renewing"
             )
         body = {
             "certificate": {
@@ -283,8 +283,8 @@ class CertCentralClient:
     async def list_duplicates(self, order_id: int) -> list[DuplicateCertificate]:
         """List the duplicate certificates of an order, without archived ones.
 
-        NOTE: CertCentral documents no order for this list, and it has been seen to include the
-        primary certificate or repeated entries; callers should match by CSR or serial number.
+        NOTE: CertCentral does not document how this list is sorted. It has been seen to include
+        the primary certificate or repeated entries, so match by CSR or serial number.
         """
         response = await self._request(
             "GET", "/order/certificate/{order_id}/duplicate", order_id=order_id
@@ -312,7 +312,7 @@ class CertCentralClient:
     async def download_certificate(self, certificate_id: int, fmt: str = "pem_all") -> str:
         """Download a certificate (primary or duplicate) as PEM text with LF line endings.
 
-        `pem_all` is leaf, intermediates, root; `pem_noroot` drops the root;
+        `pem_all` is leaf, intermediates, root. `pem_noroot` drops the root, and
         `pem_nointermediate` is the leaf only.
         """
         _check_pem_format(fmt)
@@ -397,7 +397,10 @@ class CertCentralClient:
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _backoff_delay(self, attempt: int, retry_after: float | None) -> float:
-        """Return the wait before retry `attempt`: half fixed, half random, capped."""
+        """Return the seconds to wait before retry `attempt`.
+
+        Half of the capped exponential delay is fixed and half is random jitter.
+        """
         ceiling = min(self._backoff_cap, self._backoff_base * 2.0 ** (attempt - 1))
         delay = ceiling / 2 + self._random.uniform(0, ceiling / 2)
         if retry_after is not None:
@@ -435,7 +438,7 @@ class CertCentralClient:
         return error_from_status(response.status_code, self._scrub(message), details)
 
     def _parse(self, model: type[ModelT], response: httpx.Response) -> ModelT:
-        """Validate a 2xx JSON body into `model`; an empty body counts as `{}`."""
+        """Validate a 2xx JSON body into `model`. An empty body counts as `{}`."""
         request = response.request
         where = f"{request.method} {request.url.path}"
         try:
@@ -466,7 +469,7 @@ class CertCentralClient:
 
 
 def _parse_error_body(response: httpx.Response) -> list[ErrorDetail]:
-    """Read the `errors` list of an error response; only JSON bodies are parsed."""
+    """Read the `errors` list of an error response. A body that is not JSON gives []."""
     content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json" and not content_type.endswith("+json"):
         return []
@@ -478,7 +481,7 @@ def _parse_error_body(response: httpx.Response) -> list[ErrorDetail]:
 
 
 def _retry_after_seconds(response: httpx.Response) -> float | None:
-    """Read a numeric `Retry-After` header. CertCentral documents none; honoured if sent."""
+    """Read a numeric `Retry-After` header. CertCentral documents none, but one is honoured."""
     value = response.headers.get("retry-after")
     if value is None:
         return None
@@ -501,7 +504,7 @@ def _normalize_pem_text(text: str) -> str:
 
 
 def _sort_newest_first(orders: list[OrderSummary]) -> list[OrderSummary]:
-    """Sort by `date_created` descending, then by id descending; orders without a date go last."""
+    """Sort by `date_created` descending, then by id descending. Orders without a date go last."""
 
     def sort_key(order: OrderSummary) -> tuple[bool, float, int]:
         created = order.date_created

@@ -31,7 +31,7 @@ def split_pem_chain(text: str) -> list[str]:
 
     Accepts CRLF line endings, base64 on one line or wrapped at any width, and text between
     the blocks. Each certificate is returned as its own PEM block with LF endings, base64
-    wrapped at 64 characters and a final newline. CertCentral's `pem_all` bundle holds the leaf,
+    wrapped at 64 characters and a final newline. CertCentral's `pem_all` bundle contains the leaf,
     then one or two intermediates, then the root. Returns an empty list when the text holds
     no certificate.
     """
@@ -45,8 +45,8 @@ def pem_payload(text: str) -> str:
     """Return the base64 payload of the first PEM block in `text`, without whitespace.
 
     Two encodings of the same CSR or certificate that differ only in line endings or line
-    width have the same payload, so this is the value to compare, for example when matching a
-    submitted CSR against the `csr` field of listed duplicates. Text without a PEM header that
+    width have the same payload. Compare payloads, for example, to match a submitted CSR
+    against the `csr` field of listed duplicates. Text without a PEM header that
     is plain base64 is returned without whitespace; any other text gives "".
     """
     match = _PEM_BLOCK.search(text)

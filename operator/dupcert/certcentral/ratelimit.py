@@ -33,7 +33,8 @@ class SlidingWindowLimiter:
     """Delay requests so that no rolling window's limit is exceeded.
 
     `acquire()` waits instead of failing. The limiter is safe for any number of tasks in one
-    event loop and holds no loop-bound state, so one instance may serve several loops in turn.
+    event loop. It keeps no state bound to a loop, so one instance may serve several loops in
+    turn.
     """
 
     def __init__(
