@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import httpx
@@ -762,3 +763,45 @@ async def test_download_rejects_binary_format() -> None:
     async with make_client(scripted([httpx.Response(200)])) as client:
         with pytest.raises(ValueError, match="p7b"):
             await client.download_certificate(4201, fmt="p7b")
+
+
+# Logging
+
+
+async def test_one_debug_line_per_request(caplog: pytest.LogCaptureFixture) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"id": 42, "status": "issued", "secret": API_KEY})
+
+    caplog.set_level(logging.DEBUG)
+    async with make_client(handler) as client:
+        await client.get_order(42)
+
+    client_records = [r for r in caplog.records if r.name == "dupcert.certcentral.client"]
+    assert len(client_records) == 1
+    line = client_records[0].getMessage()
+    assert client_records[0].levelno == logging.DEBUG
+    assert line.startswith("GET /order/certificate/{order_id} -> 200 in ")
+    assert all(API_KEY not in record.getMessage() for record in caplog.records)
+
+
+async def test_retry_logged_without_key(caplog: pytest.LogCaptureFixture) -> None:
+    handler = scripted(
+        [
+            error_response(503, "unavailable", f"echo {API_KEY}"),
+            httpx.Response(200, json=ACCOUNT),
+        ]
+    )
+
+    caplog.set_level(logging.DEBUG)
+    async with make_client(handler) as client:
+        await client.get_account()
+
+    retries = [r for r in caplog.records if r.getMessage().startswith("Retrying GET /account")]
+    assert len(retries) == 1
+    assert "ServerError" in retries[0].getMessage()
+    assert all(API_KEY not in record.getMessage() for record in caplog.records)
+
+
+def test_http_library_loggers_quieted() -> None:
+    assert logging.getLogger("httpx").getEffectiveLevel() >= logging.WARNING
+    assert logging.getLogger("httpcore").getEffectiveLevel() >= logging.WARNING
