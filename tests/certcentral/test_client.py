@@ -731,6 +731,7 @@ async def test_update_request_status_sends_body() -> None:
 async def test_download_normalises_line_endings() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         assert request.url.path == "/services/v2/certificate/4201/download/format/pem_all"
+        assert request.headers["Accept"] == "*/*"
         return httpx.Response(
             200,
             content=b"-----BEGIN CERTIFICATE-----\r\nAAAA\r\n-----END CERTIFICATE-----\r\n",

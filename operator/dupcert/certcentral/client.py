@@ -64,6 +64,9 @@ PEM_FORMATS = frozenset({"pem_all", "pem_noroot", "pem_nointermediate"})
 
 _REDACTED = "[redacted]"
 
+# Downloads return `application/x-pem-file`, so they send `Accept: */*` in place of JSON.
+_DOWNLOAD_HEADERS = {"Accept": "*/*"}
+
 ModelT = TypeVar("ModelT", bound=CertCentralModel)
 
 
@@ -319,6 +322,7 @@ class CertCentralClient:
         response = await self._request(
             "GET",
             "/certificate/{certificate_id}/download/format/{fmt}",
+            headers=_DOWNLOAD_HEADERS,
             certificate_id=certificate_id,
             fmt=fmt,
         )
@@ -330,6 +334,7 @@ class CertCentralClient:
         response = await self._request(
             "GET",
             "/certificate/download/order/{order_id}/format/{fmt}",
+            headers=_DOWNLOAD_HEADERS,
             order_id=order_id,
             fmt=fmt,
         )
@@ -344,6 +349,7 @@ class CertCentralClient:
         *,
         params: Mapping[str, str | int] | None = None,
         json: Any = None,
+        headers: Mapping[str, str] | None = None,
         **path_params: str | int,
     ) -> httpx.Response:
         """Send one API request and return its 2xx response, or raise a CertCentralError."""
@@ -356,8 +362,10 @@ class CertCentralClient:
             await self._limiter.acquire()
             started = monotonic()
             try:
-                response = await self._http.request(method, path, params=params, json=json)
-            except httpx.TransportError as exc:
+                response = await self._http.request(
+                    method, path, params=params, json=json, headers=headers
+                )
+            except httpx.RequestError as exc:
                 logger.debug(
                     "%s %s failed after %.3f s: %s",
                     method,
@@ -408,7 +416,7 @@ class CertCentralClient:
         return delay
 
     def _unavailable_error(
-        self, method: str, path: str, exc: httpx.TransportError
+        self, method: str, path: str, exc: httpx.RequestError
     ) -> CertCentralUnavailableError:
         kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
         detail = self._scrub(str(exc)) or type(exc).__name__
