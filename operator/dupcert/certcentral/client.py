@@ -59,7 +59,7 @@ for _noisy_logger in ("httpx", "httpcore"):
 
 API_KEY_HEADER = "X-DC-DEVKEY"
 
-# Download formats whose body is PEM text; the others are zip or PKCS#7 binaries.
+# Download formats whose body is PEM text. The other formats are zip or PKCS#7 binaries.
 PEM_FORMATS = frozenset({"pem_all", "pem_noroot", "pem_nointermediate"})
 
 _REDACTED = "[redacted]"
@@ -489,7 +489,10 @@ def _parse_error_body(response: httpx.Response) -> list[ErrorDetail]:
 
 
 def _retry_after_seconds(response: httpx.Response) -> float | None:
-    """Read a numeric `Retry-After` header. CertCentral documents none, but one is honoured."""
+    """Read a numeric `Retry-After` header.
+
+    CertCentral documents no such header, but the client honours one if it is sent.
+    """
     value = response.headers.get("retry-after")
     if value is None:
         return None

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 MAX_MESSAGE_LENGTH = 256
 
-# The invalid-key code CertCentral sends with HTTP 403 (a recorded exchange shows 403, not 401).
+# The code CertCentral sends, with HTTP 403 rather than 401, for an invalid API key.
 INVALID_KEY_CODE = "access_denied|access_denied_invalid_key"
 
 # CertCentral documents no code for "duplicates are disabled", so any code containing this

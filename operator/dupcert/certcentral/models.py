@@ -251,7 +251,7 @@ class DuplicateCertificate(CertCentralModel):
 
 
 class DuplicateList(CertCentralModel):
-    """The duplicates list; CertCentral may send `{}` when the order has none."""
+    """The duplicates list. CertCentral may send `{}` when the order has none."""
 
     certificates: list[DuplicateCertificate] = Field(default_factory=list)
 
@@ -284,11 +284,11 @@ class IssuanceResponse(CertCentralModel):
 
 
 class DuplicateCreated(IssuanceResponse):
-    """Response of `POST /order/certificate/{order_id}/duplicate`; `id` is the same order id."""
+    """Response of `POST /order/certificate/{order_id}/duplicate`. `id` is the same order id."""
 
 
 class OrderCreated(IssuanceResponse):
-    """Response of `POST /order/certificate/{product_name_id}`; `id` is the new order id."""
+    """Response of `POST /order/certificate/{product_name_id}`. `id` is the new order id."""
 
 
 class RequestOrder(CertCentralModel):
@@ -327,7 +327,7 @@ class ErrorEntry(CertCentralModel):
 class ErrorBody(CertCentralModel):
     """An error body: `{"errors": [{"code": ..., "message": ...}]}`.
 
-    A single object under `errors` (seen in a client library's fixtures) is read as a list of one.
+    A single object under `errors`, instead of a list, is read as a list of one.
     """
 
     errors: list[ErrorEntry] = Field(default_factory=list)

@@ -1,10 +1,10 @@
 """Client-side rate limiting for CertCentral, per API key.
 
-CertCentral counts requests per API key in two rolling windows, 100 per 5 seconds and 1000
-per 3 minutes (documented on dev.digicert.com "Rate limits", which notes the limits may change
-without notice). Exceeding either blocks the key for a while with HTTP 429. The defaults here
-keep a margin below both (90 per 5 s, 950 per 180 s), because other tools may share the key
-and the server's window edges need not line up with ours.
+DigiCert documents that CertCentral counts requests per API key in two rolling windows, 100 per
+5 seconds and 1000 per 3 minutes, and that these limits may change without notice. Exceeding
+either blocks the key for a while with HTTP 429. The defaults here keep a margin below both
+(90 per 5 s, 950 per 180 s), because other tools may share the key and the server's window
+edges need not line up with ours.
 """
 
 from __future__ import annotations
