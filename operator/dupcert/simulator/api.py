@@ -47,7 +47,7 @@ from dupcert.simulator.render import (
 from dupcert.simulator.state import SimulatorState, utc_now
 
 STATE_KEY = web.AppKey("simulator_state", SimulatorState)
-ACCOUNT_KEY = "simulator_account"
+ACCOUNT_KEY = web.RequestKey("simulator_account", Account)
 PEM_CONTENT_TYPE = "application/x-pem-file"
 P7B_CONTENT_TYPE = "application/x-pkcs7-certificates"
 
@@ -83,8 +83,7 @@ def _state(request: web.Request) -> SimulatorState:
 
 
 def _account(request: web.Request) -> Account:
-    account: Account = request[ACCOUNT_KEY]
-    return account
+    return request[ACCOUNT_KEY]
 
 
 def _int_param(request: web.Request, name: str, kind: str) -> int:

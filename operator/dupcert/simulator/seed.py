@@ -21,11 +21,12 @@ from pydantic import (
 )
 
 from dupcert.simulator.durations import format_duration, parse_duration
+from dupcert.simulator.products import default_catalogue
 
 Duration = Annotated[
     timedelta,
     BeforeValidator(parse_duration),
-    PlainSerializer(format_duration, return_type=str),
+    PlainSerializer(format_duration, return_type=str, when_used="json"),
 ]
 
 KeyAlgorithm = Literal["rsa-2048", "rsa-3072", "rsa-4096", "ecdsa-p256", "ecdsa-p384"]
@@ -180,7 +181,19 @@ class Seed(BaseModel):
         order_ids = [order.id for order in self.orders if order.id is not None]
         if len(set(order_ids)) != len(order_ids):
             raise ValueError("orders: two orders use the same id")
+        for index, organization in enumerate(self.organizations):
+            if organization.account_id is not None and organization.account_id not in account_ids:
+                raise ValueError(
+                    f"organizations.{index}.account_id: account {organization.account_id} "
+                    "is not defined under accounts with an explicit id"
+                )
+        products = set(default_catalogue()) | {product.name_id for product in self.products}
         for index, order in enumerate(self.orders):
+            if order.product_name_id not in products:
+                raise ValueError(
+                    f"orders.{index}.product_name_id: unknown product {order.product_name_id!r}; "
+                    f"known products: {', '.join(sorted(products))}"
+                )
             if order.organization_id not in organization_ids:
                 raise ValueError(
                     f"orders.{index}.organization_id: organization {order.organization_id} "
