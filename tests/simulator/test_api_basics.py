@@ -126,13 +126,13 @@ def test_rate_limit_long_window() -> None:
     for _ in range(1000):
         accepted += limiter.allow(1)
         now[0] += 0.06
-    refused = limiter.allow(1)
+    rejected = limiter.allow(1)
     other_account = limiter.allow(2)
     now[0] += 180.0
     after_window = limiter.allow(1)
 
     assert accepted == 1000
-    assert refused is False
+    assert rejected is False
     assert other_account is True
     assert after_window is True
 

@@ -255,7 +255,7 @@ async def test_tampered_csr_signature_rejected(sim_client: httpx.AsyncClient) ->
     order_id = await order_id_for(sim_client, PLUS_CN)
     _, csr = make_csr()
     lines = csr.splitlines()
-    # Flip one base64 character in the last body line, which holds the signature.
+    # Flip one base64 character in the last body line, which contains the signature.
     body_line = lines[-2]
     flipped = ("B" if body_line[5] == "A" else "A").join([body_line[:5], body_line[6:]])
     tampered = "\n".join([*lines[:-2], flipped, lines[-1]]) + "\n"
@@ -399,11 +399,11 @@ async def test_archived_duplicate_hidden(
     await sim_admin.post(f"/certificates/{certificate_id}/archive")
 
     hidden = await sim_client.get(f"/order/certificate/{order_id}/duplicate")
-    shown = await sim_client.get(
+    with_archived = await sim_client.get(
         f"/order/certificate/{order_id}/duplicate", params={"show_archived": "true"}
     )
     assert hidden.json()["certificates"] == []
-    assert shown.json()["certificates"][0]["archived"] == "1"
+    assert with_archived.json()["certificates"][0]["archived"] == "1"
 
 
 async def test_chain_omitted_when_account_says(

@@ -1,6 +1,6 @@
 """Admin routes under `/_admin/`: seed orders, change settings, inject faults, read counts.
 
-They need no API key and answer only clients on a loopback address.
+They need no API key and accept requests from loopback addresses only.
 """
 
 from __future__ import annotations

@@ -280,6 +280,7 @@ async def list_requests(request: web.Request) -> web.Response:
     account = _account(request)
     filters = parse_filters(request.query, REQUEST_FILTERS)
     page = parse_page(request.query)
+
     found: list[Request] = [
         item
         for item in state.requests.values()
@@ -296,6 +297,7 @@ async def list_requests(request: web.Request) -> web.Response:
         found = [
             item for item in found if match(state.certificates[item.certificate_id].common_name)
         ]
+
     sort_keys: dict[str, Any] = {
         "id": lambda item: item.id,
         "date": lambda item: item.date,

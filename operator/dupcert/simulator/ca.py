@@ -150,6 +150,7 @@ class CertificateAuthority:
                 x509.NameAttribute(NameOID.COMMON_NAME, f"{name} Issuing CA"),
             ]
         )
+
         root_public = self._root_key.public_key()
         self.root = _ca_certificate(
             root_name, root_name, root_public, self._root_key, root_public, None, now
@@ -163,6 +164,7 @@ class CertificateAuthority:
             0,
             now,
         )
+
         self.root_pem = certificate_pem(self.root)
         self.intermediate_pem = certificate_pem(self.intermediate)
         # CertCentral's `ca_cert` names the issuing intermediate with a short hex id.

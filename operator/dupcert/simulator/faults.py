@@ -38,7 +38,7 @@ class FaultRule(BaseModel):
         return self
 
     def matches(self, method: str, path: str) -> bool:
-        """Whether the rule applies to a request."""
+        """Return True when the rule applies to a request with this method and path."""
         if self.method != "*" and self.method.upper() != method.upper():
             return False
         if self.path.startswith(SERVICES_PREFIX):

@@ -31,7 +31,7 @@ def check_name_syntax(name: str, wildcard_allowed: bool) -> None:
 
 
 def wildcard_covers(wildcard: str, name: str) -> bool:
-    """Whether `*.base` covers `name`: exactly one label directly under `base`."""
+    """Return True when `*.base` covers `name`, which must be one label directly under `base`."""
     if not wildcard.startswith("*."):
         return False
     base = wildcard[2:]

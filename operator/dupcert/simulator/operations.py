@@ -1,4 +1,4 @@
-"""What the API and admin routes do: duplicates, new and renewal orders, request approval."""
+"""Duplicates, new and renewal orders, and request approval, for the API and admin routes."""
 
 from __future__ import annotations
 
@@ -177,7 +177,7 @@ def place_order(
     """Place a new order, or a renewal when `renewal_of_order_id` is set.
 
     The new order is issued at once when the account skips approval or the body sets
-    `skip_approval`; otherwise it waits in `needs_approval` for its request to be approved.
+    `skip_approval`. Otherwise it waits in `needs_approval` until its request is approved.
     """
     product = state.products.get(product_name_id)
     if product is None:
@@ -255,7 +255,7 @@ def renew_order_directly(
 ) -> Submission:
     """Renew an order as if a user did it in the CertCentral console (admin route).
 
-    Without a CSR the new primary certificate gets a fresh key that nobody keeps.
+    Without a CSR the new primary certificate gets a fresh key, which is discarded.
     """
     account = state.accounts[order.account_id]
     primary = state.primary_certificate(order)

@@ -36,8 +36,8 @@ def default_catalogue() -> dict[str, Product]:
 
     DigiCert documents that DV products do not allow duplicates, and that extra SANs on a
     duplicate are allowed only for SSL Wildcard and Private SSL Wildcard. An older product-info
-    example shows `ssl_plus` with `duplicates_allowed: false`; the simulator allows them so the
-    demo order can be duplicated, and admins can switch any product off.
+    example shows `ssl_plus` with `duplicates_allowed: false`. The simulator allows them, so
+    that the demo order can be duplicated, and admins can switch any product off.
     """
     products = [
         Product("ssl_plus", "Standard SSL", "ssl_certificate", "ov", True, False, False),

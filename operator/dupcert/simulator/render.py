@@ -53,7 +53,7 @@ def days_remaining(certificate: Certificate, now: datetime) -> int:
 
 
 def pem_text(state: SimulatorState, pem: str) -> str:
-    """Return PEM text with the line endings the `crlf_pem` quirk asks for."""
+    """Return PEM text with CRLF line endings when the `crlf_pem` quirk is on."""
     return pem.replace("\n", "\r\n") if state.quirks.crlf_pem else pem
 
 

@@ -168,30 +168,37 @@ class Seed(BaseModel):
     quirks: SeedQuirks = Field(default_factory=SeedQuirks)
 
     @model_validator(mode="after")
-    def _check_references(self) -> Self:
+    def _check_unique(self) -> Self:
         keys = [account.api_key.get_secret_value() for account in self.accounts]
         if len(set(keys)) != len(keys):
             raise ValueError("accounts: two accounts use the same api_key")
-        account_ids = [account.id for account in self.accounts if account.id is not None]
-        if len(set(account_ids)) != len(account_ids):
-            raise ValueError("accounts: two accounts use the same id")
-        organization_ids = [organization.id for organization in self.organizations]
-        if len(set(organization_ids)) != len(organization_ids):
-            raise ValueError("organizations: two organizations use the same id")
-        order_ids = [order.id for order in self.orders if order.id is not None]
-        if len(set(order_ids)) != len(order_ids):
-            raise ValueError("orders: two orders use the same id")
+
+        for section, ids in (
+            ("accounts", [account.id for account in self.accounts if account.id is not None]),
+            ("organizations", [organization.id for organization in self.organizations]),
+            ("orders", [order.id for order in self.orders if order.id is not None]),
+        ):
+            if len(set(ids)) != len(ids):
+                raise ValueError(f"{section}: two entries use the same id")
+        return self
+
+    @model_validator(mode="after")
+    def _check_references(self) -> Self:
+        account_ids = {account.id for account in self.accounts if account.id is not None}
         for index, organization in enumerate(self.organizations):
             if organization.account_id is not None and organization.account_id not in account_ids:
                 raise ValueError(
                     f"organizations.{index}.account_id: account {organization.account_id} "
                     "is not defined under accounts with an explicit id"
                 )
+
         products = set(default_catalogue()) | {product.name_id for product in self.products}
+        organization_ids = {organization.id for organization in self.organizations}
+        order_ids = {order.id for order in self.orders if order.id is not None}
         for index, order in enumerate(self.orders):
             if order.product_name_id not in products:
                 raise ValueError(
-                    f"orders.{index}.product_name_id: unknown product {order.product_name_id!r}; "
+                    f"orders.{index}.product_name_id: unknown product {order.product_name_id!r}, "
                     f"known products: {', '.join(sorted(products))}"
                 )
             if order.organization_id not in organization_ids:

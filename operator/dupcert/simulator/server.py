@@ -94,7 +94,11 @@ def _build_middleware(state: SimulatorState) -> Callable[..., Awaitable[web.Stre
                 response = await _serve_services(request, handler, state, template)
             elif request.path.startswith(ADMIN_PREFIX + "/"):
                 if not _is_loopback(request):
-                    raise ApiError(403, "access_denied|admin", "Admin routes answer only loopback.")
+                    raise ApiError(
+                        403,
+                        "access_denied|admin",
+                        "Admin routes accept requests from loopback addresses only.",
+                    )
                 if template is None:
                     raise route_not_found()
                 response = await handler(request)
@@ -130,7 +134,7 @@ class SimulatorServer:
     """A running CertCentral simulator on a local port.
 
     Use it as `async with SimulatorServer() as sim:` in async code, or call `start_in_thread()`
-    from synchronous code. Port 0 picks a free port; `base_url` then holds the real one.
+    from synchronous code. Port 0 picks a free port, and `base_url` then contains the real one.
     """
 
     def __init__(

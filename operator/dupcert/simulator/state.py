@@ -47,7 +47,7 @@ def utc_now() -> datetime:
 
 
 class SimulatorState:
-    """Everything the simulator knows; the API and admin routes read and change it."""
+    """The simulator's records and settings, which the API and admin routes read and change."""
 
     def __init__(self, seed: Seed, ca: CertificateAuthority | None = None) -> None:
         self.ca = ca or CertificateAuthority()
@@ -270,7 +270,7 @@ class SimulatorState:
         return order.status
 
     def order_allows_duplicates(self, order: Order) -> bool:
-        """Whether the product, the account and the order all allow duplicates."""
+        """Return True when the product, the account and the order all allow duplicates."""
         product = self.products[order.product_name_id]
         account = self.accounts[order.account_id]
         if order.allow_duplicates is False:
