@@ -9,7 +9,7 @@ import pytest
 
 from dupcert.simulator.ratelimit import RateLimiter
 from dupcert.simulator.server import SimulatorServer
-from tests.plugins.simulator import simulator_client, simulator_ssl_context
+from tests.plugins.simulator import SimulatorFactory, simulator_client, simulator_ssl_context
 from tests.simulator.support import DEMO_KEY
 
 ACCESS_DENIED = {
@@ -109,7 +109,7 @@ async def test_request_log_line(
     assert all(DEMO_KEY not in line for line in lines)
 
 
-async def test_plain_http_mode(simulator_factory) -> None:  # type: ignore[no-untyped-def]
+async def test_plain_http_mode(simulator_factory: SimulatorFactory) -> None:
     sim = await simulator_factory(tls=False)
     assert sim.base_url.startswith("http://127.0.0.1:")
     async with simulator_client(sim) as client:

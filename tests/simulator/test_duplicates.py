@@ -10,7 +10,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from dupcert.simulator.server import SimulatorServer
-from tests.plugins.simulator import simulator_admin_client, simulator_client
+from tests.plugins.simulator import SimulatorFactory, simulator_admin_client, simulator_client
 from tests.simulator.support import (
     common_name,
     dns_names,
@@ -75,7 +75,7 @@ async def test_duplicate_not_after_matches_order(
     assert leaf.not_valid_before_utc >= datetime.now(UTC) - timedelta(minutes=5)
 
 
-async def test_duplicate_capped_at_397_days(simulator_factory) -> None:  # type: ignore[no-untyped-def]
+async def test_duplicate_capped_at_397_days(simulator_factory: SimulatorFactory) -> None:
     seed = {
         "accounts": [{"api_key": "cap-test-key-000000"}],
         "organizations": [{"id": 1, "name": "Org"}],
@@ -215,7 +215,7 @@ async def test_duplicates_disabled_for_product(
     assert product.json()["duplicates_allowed"] is False
 
 
-async def test_dv_product_refuses_duplicates(simulator_factory) -> None:  # type: ignore[no-untyped-def]
+async def test_dv_product_refuses_duplicates(simulator_factory: SimulatorFactory) -> None:
     seed = {
         "accounts": [{"api_key": "dv-test-key-0000000"}],
         "organizations": [{"id": 1, "name": "Org"}],
@@ -308,7 +308,7 @@ async def test_unknown_order_returns_404(sim_client: httpx.AsyncClient) -> None:
     assert response.json()["errors"][0]["code"] == "not_found|order"
 
 
-async def test_expired_order_refuses_duplicate(simulator_factory) -> None:  # type: ignore[no-untyped-def]
+async def test_expired_order_refuses_duplicate(simulator_factory: SimulatorFactory) -> None:
     now = datetime.now(UTC)
     seed = {
         "accounts": [{"api_key": "expired-key-0000000"}],
@@ -525,7 +525,7 @@ async def test_request_list_filters(
     assert all(r["status"] == "approved" for r in new_requests.json()["requests"])
 
 
-async def test_other_account_cannot_duplicate(simulator_factory) -> None:  # type: ignore[no-untyped-def]
+async def test_other_account_cannot_duplicate(simulator_factory: SimulatorFactory) -> None:
     seed = {
         "accounts": [
             {"id": 1, "api_key": "first-account-key-0"},
