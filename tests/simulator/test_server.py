@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import socket
 import ssl
+import subprocess
+import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -88,3 +92,53 @@ def test_cli_options() -> None:
     assert args.tls is False
     assert str(args.seed) == "s.yaml"
     assert str(args.write_ca_bundle) == "ca.pem"
+
+
+def test_cli_serves_until_sigterm(tmp_path: Path) -> None:
+    bundle = tmp_path / "ca.pem"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dupcert.simulator.cli",
+            "--port",
+            "0",
+            "--write-ca-bundle",
+            str(bundle),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first_line = process.stdout.readline()
+        base_url = first_line.split(": ", 1)[1].strip()
+        context = ssl.create_default_context(cafile=str(bundle))
+        response = httpx.get(
+            base_url + "/account",
+            headers={"X-DC-DEVKEY": "sim-demo-key-0000000000000000"},
+            verify=context,
+        )
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    assert first_line.startswith("CertCentral simulator: https://127.0.0.1:")
+    assert response.status_code == 200
+    assert process.returncode == 0
+    assert "GET /services/v2/account 200" in stderr
+    assert "sim-demo-key" not in stderr
+
+
+def test_cli_reports_bad_seed(tmp_path: Path) -> None:
+    seed = tmp_path / "seed.yaml"
+    seed.write_text("accounts: []\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "dupcert.simulator.cli", "--port", "0", "--seed", str(seed)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "accounts" in result.stderr
+    assert str(seed) in result.stderr

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from dupcert.simulator.seed import SeedError
 from dupcert.simulator.server import SimulatorServer
+from dupcert.simulator.state import StateError
 
 logger = logging.getLogger("dupcert.simulator")
 
@@ -61,7 +62,7 @@ async def run(args: argparse.Namespace) -> int:
     )
     try:
         server = SimulatorServer(seed=args.seed, tls=args.tls, host=args.host, port=args.port)
-    except SeedError as error:
+    except (SeedError, StateError) as error:
         print(str(error), file=sys.stderr)
         return 2
     if args.write_ca_bundle is not None:
