@@ -1,0 +1,137 @@
+"""The Secrets the operator writes: the TLS Secret and the next private key Secret."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any
+
+from dupcert.pki import VerifiedChain
+from dupcert.resources import SecretTemplate
+
+ANNOTATION_CERTIFICATE_NAME = "dupcert.io/certificate-name"
+ANNOTATION_ORDER_ID = "dupcert.io/order-id"
+ANNOTATION_CERTIFICATE_ID = "dupcert.io/certificate-id"
+ANNOTATION_SERIAL = "dupcert.io/serial"
+ANNOTATION_NOT_AFTER = "dupcert.io/not-after"
+ANNOTATION_KEY_ALGORITHM = "dupcert.io/key-algorithm"
+ANNOTATION_KEY_SIZE = "dupcert.io/key-size"
+LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+LABEL_NEXT_PRIVATE_KEY = "dupcert.io/next-private-key"
+MANAGED_BY = "dupcert"
+
+# Keys of the next private key Secret.
+NEXT_KEY_DATA_KEY = "tls.key"
+NEXT_CSR_DATA_KEY = "csr.pem"
+
+
+def encode(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def decode(secret: dict[str, Any], key: str) -> bytes | None:
+    value = (secret.get("data") or {}).get(key)
+    return base64.b64decode(value) if value else None
+
+
+def owner_of(secret: dict[str, Any]) -> str | None:
+    """Return the DuplicateCertificate name a Secret belongs to, or None for a foreign one."""
+    annotations = secret.get("metadata", {}).get("annotations") or {}
+    labels = secret.get("metadata", {}).get("labels") or {}
+    if labels.get(LABEL_MANAGED_BY) != MANAGED_BY:
+        return None
+    owner = annotations.get(ANNOTATION_CERTIFICATE_NAME)
+    return str(owner) if owner else None
+
+
+def next_key_secret_name(certificate_name: str) -> str:
+    return f"{certificate_name}-dupcert-next-key"[:253]
+
+
+@dataclass(frozen=True)
+class IssuedCertificate:
+    """What goes into the TLS Secret besides the chain and the key."""
+
+    order_id: int
+    certificate_id: int | None
+
+
+def build_tls_secret(
+    *,
+    name: str,
+    namespace: str,
+    certificate_name: str,
+    chain: VerifiedChain,
+    key_pem: bytes,
+    issued: IssuedCertificate,
+    template: SecretTemplate,
+    existing: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """Build the TLS Secret body, keeping labels and annotations other tools set."""
+    metadata: dict[str, Any] = {"name": name, "namespace": namespace}
+    labels: dict[str, str] = {}
+    annotations: dict[str, str] = {}
+    secret_type = "kubernetes.io/tls"
+    if existing is not None:
+        old_metadata = existing.get("metadata", {})
+        labels.update(old_metadata.get("labels") or {})
+        annotations.update(old_metadata.get("annotations") or {})
+        metadata["resourceVersion"] = old_metadata.get("resourceVersion")
+        secret_type = existing.get("type") or secret_type
+    labels.update(template.labels)
+    labels[LABEL_MANAGED_BY] = MANAGED_BY
+    annotations.update(
+        {k: v for k, v in template.annotations.items() if not k.startswith("dupcert.io/")}
+    )
+    annotations.update(
+        {
+            ANNOTATION_CERTIFICATE_NAME: certificate_name,
+            ANNOTATION_ORDER_ID: str(issued.order_id),
+            ANNOTATION_SERIAL: chain.serial_hex,
+            ANNOTATION_NOT_AFTER: chain.not_after.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+    )
+    if issued.certificate_id is not None:
+        annotations[ANNOTATION_CERTIFICATE_ID] = str(issued.certificate_id)
+    else:
+        annotations.pop(ANNOTATION_CERTIFICATE_ID, None)
+    metadata["labels"] = labels
+    metadata["annotations"] = annotations
+    data = {"tls.crt": encode(chain.tls_crt), "tls.key": encode(key_pem)}
+    ca = chain.ca_crt
+    if ca is not None:
+        data["ca.crt"] = encode(ca)
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": metadata,
+        "type": secret_type,
+        "data": data,
+    }
+
+
+def build_next_key_secret(
+    *,
+    namespace: str,
+    certificate_name: str,
+    key_pem: bytes,
+    csr_pem: str,
+    algorithm: str,
+    size: int,
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": {
+            "name": next_key_secret_name(certificate_name),
+            "namespace": namespace,
+            "labels": {LABEL_MANAGED_BY: MANAGED_BY, LABEL_NEXT_PRIVATE_KEY: "true"},
+            "annotations": {
+                ANNOTATION_CERTIFICATE_NAME: certificate_name,
+                ANNOTATION_KEY_ALGORITHM: algorithm,
+                ANNOTATION_KEY_SIZE: str(size),
+            },
+        },
+        "data": {NEXT_KEY_DATA_KEY: encode(key_pem), NEXT_CSR_DATA_KEY: encode(csr_pem.encode())},
+    }

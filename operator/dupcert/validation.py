@@ -1,0 +1,96 @@
+"""Spec validation that runs before any CertCentral call, with messages naming the field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from dupcert.names import dns_name_problem, normalize_name
+from dupcert.resources import ECDSA_SIZES, RSA_SIZES, DuplicateCertificateSpec, KeyAlgorithm
+
+_FIELD_NAMES = {
+    "issuer_ref": "issuerRef",
+    "common_name": "commonName",
+    "dns_names": "dnsNames",
+    "order_id": "orderId",
+    "secret_name": "secretName",
+    "secret_template": "secretTemplate",
+    "private_key": "privateKey",
+    "rotation_policy": "rotationPolicy",
+    "signature_hash": "signatureHash",
+    "server_platform_id": "serverPlatformId",
+    "renew_before": "renewBefore",
+    "auto_renew": "autoRenew",
+    "api_key_secret_ref": "apiKeySecretRef",
+    "organization_id": "organizationId",
+    "product_name_id": "productNameId",
+    "ca_bundle_secret_ref": "caBundleSecretRef",
+}
+
+
+class InvalidSpecError(Exception):
+    """The spec cannot be acted on; the message names the field and the fix."""
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """Turn pydantic errors into "spec.field: problem" sentences."""
+    parts = []
+    for item in error.errors():
+        path = ".".join(_FIELD_NAMES.get(str(p), str(p)) for p in item["loc"])
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = "is not a known field; remove it or check its spelling"
+        parts.append(f"spec.{path}: {message}")
+    return "; ".join(parts)
+
+
+def parse_spec(raw_spec: dict[str, Any]) -> DuplicateCertificateSpec:
+    """Validate a DuplicateCertificate spec, raising InvalidSpecError with a helpful message."""
+    try:
+        spec = DuplicateCertificateSpec.model_validate(raw_spec)
+    except ValidationError as error:
+        raise InvalidSpecError(describe_validation_error(error)) from None
+
+    problems = []
+    seen: dict[str, int] = {}
+    for index, name in enumerate(spec.dns_names):
+        problem = dns_name_problem(name)
+        if problem:
+            problems.append(f"spec.dnsNames[{index}] {name!r} {problem}")
+        normalized = normalize_name(name)
+        if normalized in seen:
+            problems.append(
+                f"spec.dnsNames[{index}] {name!r} repeats spec.dnsNames[{seen[normalized]}]; "
+                "list each name once"
+            )
+        seen.setdefault(normalized, index)
+    if spec.common_name is not None:
+        problem = dns_name_problem(spec.common_name)
+        if problem:
+            problems.append(f"spec.commonName {spec.common_name!r} {problem}")
+        elif len(spec.common_name) > 64:
+            problems.append("spec.commonName is longer than 64 characters; use a shorter name")
+
+    key = spec.private_key
+    if key.algorithm is KeyAlgorithm.RSA and key.effective_size not in RSA_SIZES:
+        problems.append(
+            f"spec.privateKey.size {key.effective_size} is not a supported RSA size; "
+            "use 2048, 3072, 4096 or 8192"
+        )
+    if key.algorithm is KeyAlgorithm.ECDSA and key.effective_size not in ECDSA_SIZES:
+        problems.append(
+            f"spec.privateKey.size {key.effective_size} is not a supported ECDSA size; "
+            "use 256, 384 or 521"
+        )
+    if spec.renew_before is not None:
+        try:
+            delta = spec.renew_before_delta
+        except ValueError as error:
+            problems.append(f"spec.renewBefore: {error}")
+        else:
+            if delta is not None and delta.total_seconds() <= 0:
+                problems.append("spec.renewBefore must be longer than zero, such as 720h")
+    if problems:
+        raise InvalidSpecError("; ".join(problems))
+    return spec
