@@ -17,6 +17,9 @@ class FaultRule(BaseModel):
     `/services/v2` (e.g. `/order/certificate/*/duplicate`), or against the full path when it
     starts with `/services/v2`. With `status` unset the request only waits `delay_seconds` and
     then runs normally. `times` limits how many requests the rule applies to; unset means all.
+    With `after_processing`, the request is carried out first and the delay and status apply
+    to its response: the client sees a slow or failed call whose effect already happened, as
+    after a lost response.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -30,6 +33,7 @@ class FaultRule(BaseModel):
     delay_seconds: float = Field(default=0.0, ge=0.0, le=600.0)
     body: str | None = None
     content_type: str = "application/json"
+    after_processing: bool = False
 
     @model_validator(mode="after")
     def _check_effect(self) -> Self:

@@ -22,6 +22,7 @@ from dupcert.simulator.errors import (
     rate_limited,
     route_not_found,
 )
+from dupcert.simulator.faults import FaultRule
 from dupcert.simulator.seed import Seed, resolve_seed
 from dupcert.simulator.state import SimulatorState
 from dupcert.simulator.tls import ServingIdentity
@@ -58,19 +59,15 @@ async def _serve_services(
         raise route_not_found()
     state.counts[f"{request.method} {template[len(SERVICES_PREFIX) :]}"] += 1
 
+    late_fault: FaultRule | None = None
     for fault in state.faults:
         if fault.take(request.method, request.path):
-            rule = fault.rule
-            if rule.delay_seconds:
-                await asyncio.sleep(rule.delay_seconds)
-            if rule.status is not None:
-                if rule.body is not None:
-                    return web.Response(
-                        status=rule.status,
-                        body=rule.body.encode(),
-                        headers={"Content-Type": rule.content_type},
-                    )
-                return error_response(rule.status, rule.code, rule.message)
+            if fault.rule.after_processing:
+                late_fault = fault.rule
+                break
+            injected = await _apply_fault(fault.rule)
+            if injected is not None:
+                return injected
             break
 
     api_key = request.headers.get(API_KEY_HEADER, "")
@@ -80,7 +77,27 @@ async def _serve_services(
     if account.rate_limit_enabled and not state.rate_limiter.allow(account.id):
         raise rate_limited()
     request[api.ACCOUNT_KEY] = account
-    return await handler(request)
+    response = await handler(request)
+    if late_fault is not None:
+        injected = await _apply_fault(late_fault)
+        if injected is not None:
+            return injected
+    return response
+
+
+async def _apply_fault(rule: FaultRule) -> web.StreamResponse | None:
+    """Wait the rule's delay; return its error response, or None to carry on normally."""
+    if rule.delay_seconds:
+        await asyncio.sleep(rule.delay_seconds)
+    if rule.status is None:
+        return None
+    if rule.body is not None:
+        return web.Response(
+            status=rule.status,
+            body=rule.body.encode(),
+            headers={"Content-Type": rule.content_type},
+        )
+    return error_response(rule.status, rule.code, rule.message)
 
 
 def _build_middleware(state: SimulatorState) -> Callable[..., Awaitable[web.StreamResponse]]:
