@@ -1,0 +1,196 @@
+"""`helm install` into the local API server, and what the chart's ServiceAccount may do.
+
+No pods run on the local control plane (there is no scheduler or kubelet), so the releases
+are installed without --wait and the checks ask the RBAC authorizer with
+`kubectl auth can-i --as=system:serviceaccount:NAMESPACE:NAME`. The CRDs come from the
+session's `installed_crds` fixture, so the releases set crds.enabled=false.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+import pytest
+
+from dupcert.controlplane import ControlPlane
+from tests.chart.support import CHART_DIR, run_helm
+from tests.plugins.controlplane import Kubectl
+
+pytestmark = [pytest.mark.cluster, pytest.mark.usefixtures("installed_crds")]
+
+
+@dataclass
+class Release:
+    name: str
+    namespace: str
+    kubectl: Kubectl
+
+    @property
+    def service_account(self) -> str:
+        return f"system:serviceaccount:{self.namespace}:{self.name}-dupcert"
+
+    def can(self, verb: str, resource: str, namespace: str | None = None) -> bool:
+        """Ask the API server whether the release's ServiceAccount may do `verb`."""
+        args = [*can_i_args(verb, resource), f"--as={self.service_account}"]
+        args += ["--namespace", namespace] if namespace else ["--all-namespaces"]
+        result = self.kubectl(*args)
+        answer = result.stdout.strip()
+        assert answer in ("yes", "no"), f"kubectl {' '.join(args)}: {result.stderr}"
+        return answer == "yes"
+
+
+class Install(Protocol):
+    def __call__(self, *value_args: str) -> Release: ...
+
+
+def can_i_args(verb: str, resource: str) -> list[str]:
+    """Return `kubectl auth can-i` arguments. A resource such as "kind/status" names a
+    subresource, which kubectl takes as --subresource."""
+    kind, _, subresource = resource.partition("/")
+    args = ["auth", "can-i", verb, kind]
+    if subresource:
+        args.append(f"--subresource={subresource}")
+    return args
+
+
+def create_namespace(kubectl: Kubectl) -> str:
+    # The namespace stays, as the `namespace` fixture's does, because without a
+    # controller-manager a deleted namespace stays Terminating.
+    name = f"chart-{secrets.token_hex(4)}"
+    kubectl("create", "namespace", name, check=True)
+    return name
+
+
+@pytest.fixture
+def install(control_plane: ControlPlane, kubectl: Kubectl, namespace: str) -> Iterator[Install]:
+    """Install the chart with extra --set arguments. Every release is uninstalled afterwards."""
+    releases: list[Release] = []
+
+    def install_release(*value_args: str) -> Release:
+        release = Release(f"r{secrets.token_hex(3)}", namespace, kubectl)
+        result = run_helm(
+            "install",
+            release.name,
+            str(CHART_DIR),
+            "--namespace",
+            namespace,
+            "--set",
+            "crds.enabled=false",
+            *value_args,
+            kubeconfig=control_plane.kubeconfig_path,
+        )
+        assert result.returncode == 0, result.stderr
+        releases.append(release)
+        return release
+
+    yield install_release
+    for release in releases:
+        run_helm(
+            "uninstall",
+            release.name,
+            "--namespace",
+            release.namespace,
+            kubeconfig=control_plane.kubeconfig_path,
+        )
+
+
+def test_all_namespaces_install_permissions(install: Install, kubectl: Kubectl) -> None:
+    release = install()
+    elsewhere = create_namespace(kubectl)
+
+    assert release.can("create", "secrets", elsewhere)
+    assert release.can("delete", "secrets", elsewhere)
+    assert release.can("watch", "duplicatecertificates.dupcert.io")
+    assert release.can("patch", "duplicatecertificates.dupcert.io", elsewhere)
+    assert release.can("patch", "certcentralissuers.dupcert.io/status", elsewhere)
+    assert release.can("patch", "clustercertcentralissuers.dupcert.io")
+    assert release.can("create", "events", elsewhere)
+    assert release.can("watch", "customresourcedefinitions.apiextensions.k8s.io")
+    assert release.can("create", "leases.coordination.k8s.io", release.namespace)
+
+    assert not release.can("create", "leases.coordination.k8s.io", elsewhere)
+    assert not release.can("delete", "duplicatecertificates.dupcert.io", elsewhere)
+    assert not release.can("create", "duplicatecertificates.dupcert.io", elsewhere)
+    assert not release.can("delete", "customresourcedefinitions.apiextensions.k8s.io")
+    assert not release.can("get", "pods", elsewhere)
+    assert not release.can("list", "namespaces")
+    assert not release.can("get", "configmaps", elsewhere)
+
+
+def test_watched_namespaces_install_permissions(install: Install, kubectl: Kubectl) -> None:
+    watched = create_namespace(kubectl)
+    other = create_namespace(kubectl)
+    release = install("--set", f"watchNamespaces={{{watched}}}")
+
+    assert release.can("create", "secrets", watched)
+    assert release.can("update", "secrets", watched)
+    assert release.can("watch", "duplicatecertificates.dupcert.io", watched)
+    assert release.can("update", "duplicatecertificates.dupcert.io/status", watched)
+    assert release.can("list", "namespaces")
+    assert release.can("watch", "clustercertcentralissuers.dupcert.io")
+    # ClusterCertCentralIssuer Secrets and renewal Leases in the operator's namespace.
+    assert release.can("get", "secrets", release.namespace)
+    assert release.can("update", "leases.coordination.k8s.io", release.namespace)
+
+    assert not release.can("create", "secrets", other)
+    assert not release.can("get", "secrets", other)
+    assert not release.can("watch", "duplicatecertificates.dupcert.io", other)
+    assert not release.can("create", "secrets", release.namespace)
+    assert not release.can("list", "secrets", release.namespace)
+    assert not release.can("create", "leases.coordination.k8s.io", watched)
+    assert not release.can("delete", "customresourcedefinitions.apiextensions.k8s.io")
+    assert not release.can("get", "pods", watched)
+
+
+def test_simulator_install_creates_issuer(install: Install, kubectl: Kubectl) -> None:
+    issuer_name = f"simulator-{secrets.token_hex(3)}"
+    release = install("--set", f"simulator.enabled=true,simulator.issuerName={issuer_name}")
+    try:
+        issuer = kubectl.get_json(f"clustercertcentralissuer/{issuer_name}")
+        spec = issuer["spec"]
+        assert isinstance(spec, dict)
+        assert spec["url"] == (
+            f"http://{release.name}-dupcert-simulator.{release.namespace}.svc:8443/services/v2"
+        )
+        secret = kubectl.get_json(
+            "secret", "certcentral-simulator-api-key", "-n", release.namespace
+        )
+        assert secret["type"] == "Opaque"
+        service = kubectl.get_json(
+            "service", f"{release.name}-dupcert-simulator", "-n", release.namespace
+        )
+        assert service["kind"] == "Service"
+    finally:
+        # Helm leaves hook resources behind on uninstall.
+        kubectl("delete", "clustercertcentralissuer", issuer_name, "--ignore-not-found")
+
+
+def test_aggregated_roles_grant_users(install: Install, kubectl: Kubectl) -> None:
+    release = install()
+    # The built-in view and edit roles exist only when the API server's controllers
+    # reconcile them, so the aggregated roles are checked by binding them directly.
+    user = f"user-{secrets.token_hex(3)}"
+    for role in ("view", "edit"):
+        kubectl(
+            "create",
+            "rolebinding",
+            f"{user}-{role}",
+            f"--clusterrole={release.name}-dupcert-{role}",
+            f"--user={user}",
+            "--namespace",
+            release.namespace,
+            check=True,
+        )
+
+    def user_can(verb: str, resource: str) -> bool:
+        args = [*can_i_args(verb, resource), f"--as={user}", "--namespace", release.namespace]
+        result = kubectl(*args)
+        return result.stdout.strip() == "yes"
+
+    assert user_can("list", "duplicatecertificates.dupcert.io")
+    assert user_can("create", "certcentralissuers.dupcert.io")
+    assert not user_can("patch", "duplicatecertificates.dupcert.io/status")
+    assert not user_can("get", "secrets")
