@@ -220,7 +220,9 @@ class Reconciler:
     ) -> Trigger | None:
         in_flight = self.status.get("issuanceTrigger")
         if in_flight and self.status.get("nextPrivateKeySecretName"):
-            return Trigger(str(in_flight), "Continuing the issuance in progress")
+            issuing = find_condition(self._conditions(), ISSUING)
+            message = issuing.get("message") if issuing else None
+            return Trigger(str(in_flight), str(message or "Continuing the issuance in progress"))
         if secret is None:
             return Trigger(
                 "DoesNotExist",
@@ -306,11 +308,11 @@ class Reconciler:
 
         # Say what is happening before the first CertCentral call.
         conditions = self._with(self._conditions(), ISSUING, True, trigger.reason, trigger.message)
-        if not keep_ready:
-            ready_reason = (
-                Reason.EXPIRED if current is not None and not current_valid else trigger.reason
-            )
-            conditions = self._with(conditions, READY, False, ready_reason, trigger.message)
+        if current is not None and not current_valid:
+            expired = f"Certificate expired on {format_time(current.not_after)}"
+            conditions = self._with(conditions, READY, False, Reason.EXPIRED, expired)
+        elif not keep_ready:
+            conditions = self._with(conditions, READY, False, trigger.reason, trigger.message)
         if self.status.get("issuanceTrigger") != trigger.reason:
             self.record_event("Normal", "Issuing", trigger.message)
         await self._set_conditions(conditions, issuanceTrigger=trigger.reason)
