@@ -19,9 +19,9 @@ def dns_name_problem(name: str) -> str | None:
     """Return why ``name`` is not a valid DNS name for a certificate, or None when it is."""
     normalized = normalize_name(name)
     if not normalized:
-        return "is empty"
+        return "is empty; remove it or use a DNS name such as www.example.com"
     if len(normalized) > 253:
-        return "is longer than 253 characters"
+        return "is longer than 253 characters; use a shorter name"
     labels = normalized.split(".")
     if "*" in normalized:
         if labels[0] != "*" or "*" in ".".join(labels[1:]):
@@ -31,9 +31,15 @@ def dns_name_problem(name: str) -> str | None:
         return "is not a fully qualified name (use a name such as www.example.com)"
     for label in labels:
         if not _LABEL.fullmatch(label):
-            return f"has an invalid label {label!r} (labels are letters, digits and '-')"
+            return (
+                f"has an invalid label {label!r}; use labels of 1 to 63 letters, digits and "
+                "'-' that do not start or end with '-'"
+            )
     if labels[-1].isdigit():
-        return "ends in a numeric label; IP addresses are not DNS names"
+        return (
+            "ends in a numeric label, and IP addresses are not supported; use a DNS name "
+            "such as www.example.com"
+        )
     return None
 
 
