@@ -72,7 +72,7 @@ def wildcard_covers(wildcard: str, name: str) -> bool:
 def names_not_allowed(
     requested: Iterable[str], order_names: Iterable[str], product_name_id: str
 ) -> list[str]:
-    """Return the requested names that a duplicate of this order may not carry.
+    """Return the requested names, normalised, that a duplicate of this order may not carry.
 
     A duplicate may carry any subset of the order's names. Only wildcard products
     (ssl_wildcard, private_ssl_wildcard) allow extra SANs, and only names that one of the
@@ -82,7 +82,7 @@ def names_not_allowed(
     wildcards = [name for name in allowed if name.startswith("*.")]
     extras_allowed = product_name_id in WILDCARD_PRODUCTS
     rejected = []
-    for name in requested:
+    for name in map(normalize_name, requested):
         if name in allowed:
             continue
         if extras_allowed and any(wildcard_covers(w, name) for w in wildcards):
