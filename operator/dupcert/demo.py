@@ -14,6 +14,7 @@ import contextlib
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -22,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import kubernetes
 import yaml
 from cryptography import x509
@@ -48,6 +50,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--bin-dir",
         default=".bin",
         help="folder with kube-apiserver, etcd and kubectl (default: .bin)",
+    )
+    parser.add_argument(
+        "--skip-renewal",
+        action="store_true",
+        help="stop after Ready instead of also showing a renewal with a short-lived order",
     )
     parser.add_argument(
         "--timeout",
@@ -311,7 +318,84 @@ def main(args: argparse.Namespace) -> int:
         for line in describe_secret(api, resource["spec"]["secretName"]):
             say(line)
         say("Ready")
+        if args.skip_renewal:
+            return 0
+        try:
+            show_renewal(api, simulator, args.timeout, operator)
+        except (TimeoutError, RuntimeError) as error:
+            say(f"FAILED: {error}")
+            print(log_path.read_text()[-4000:], flush=True)
+            return 1
     return 0
+
+
+def show_renewal(
+    api: kubernetes.client.ApiClient,
+    simulator: Any,
+    timeout: float,
+    operator: subprocess.Popen[bytes],
+) -> None:
+    """Shorten time: a 40-second order is renewed, and its duplicate follows the new order."""
+    names = ["short.demo.example.com", "www.short.demo.example.com"]
+    trust = ssl.create_default_context(cadata=simulator.ca_bundle_pem)
+    with httpx.Client(base_url=simulator.admin_url, verify=trust, timeout=30) as admin:
+        created = admin.post(
+            "/orders",
+            json={
+                "organization_id": simulator.organization_id,
+                "product_name_id": "ssl_plus",
+                "common_name": names[0],
+                "dns_names": names,
+                "status": "issued",
+                "valid_for": "40s",
+            },
+        )
+        created.raise_for_status()
+        old_order = int(created.json()["id"])
+        say(f"Renewal: seeded order {old_order} for {names[0]}, valid for 40 s")
+        resource = {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": "DuplicateCertificate",
+            "metadata": {"name": "short", "namespace": DEMO_NAMESPACE},
+            "spec": {
+                "issuerRef": {"name": "certcentral"},
+                "commonName": names[0],
+                "dnsNames": names,
+                "secretName": "short-tls",
+                "privateKey": {"algorithm": "ECDSA", "size": 256},
+            },
+        }
+        apply_documents(api, [resource])
+        ready = wait_for_ready(api, "short", timeout, operator)
+        say(
+            f"Renewal: duplicate of order {ready['status']['orderId']} until "
+            f"{ready['status']['notAfter']}, renewal at {ready['status']['renewalTime']}"
+        )
+        renewed = admin.post(f"/orders/{old_order}/renew", json={})
+        renewed.raise_for_status()
+        new_order = int(renewed.json()["id"])
+        say(f"Renewal: order {old_order} renewed in CertCentral as order {new_order}")
+
+    custom: Any = kubernetes.client.CustomObjectsApi(api)
+    deadline = time.monotonic() + timeout
+    while True:
+        current = custom.get_namespaced_custom_object(
+            GROUP, VERSION, DEMO_NAMESPACE, DUPLICATE_CERTIFICATE_PLURAL, "short"
+        )
+        status = current.get("status") or {}
+        if status.get("orderId") == new_order:
+            break
+        if operator.poll() is not None:
+            raise RuntimeError(f"the operator exited with code {operator.returncode}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the duplicate did not move to order {new_order}")
+        time.sleep(0.5)
+    say(
+        f"Renewal: at its renewal time the duplicate moved from order {old_order} to the "
+        f"renewed order {new_order}, without renewing anything itself"
+    )
+    for line in describe_secret(api, "short-tls"):
+        say(line)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
