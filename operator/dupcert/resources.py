@@ -117,6 +117,8 @@ _DURATION_UNITS = {
     "m": 60.0,
     "h": 3600.0,
 }
+# Go's time.Duration is an int64 count of nanoseconds, so no Go duration is longer than this.
+_MAX_GO_DURATION_SECONDS = (2**63 - 1) / 1e9
 
 
 def parse_go_duration(text: str) -> timedelta:
@@ -130,6 +132,8 @@ def parse_go_duration(text: str) -> timedelta:
         position = match.end()
     if not text or position != len(text):
         raise ValueError(f"{text!r} is not a duration; use a Go duration such as 720h or 90m")
+    if seconds > _MAX_GO_DURATION_SECONDS:
+        raise ValueError(f"{text!r} is too long; use a Go duration of at most 2562047h")
     return timedelta(seconds=seconds)
 
 
