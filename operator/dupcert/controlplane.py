@@ -1,9 +1,11 @@
 """Run a real, throwaway Kubernetes control plane (etcd and kube-apiserver) on 127.0.0.1.
 
 This is the same idea as controller-runtime's envtest: the real API server with its admission,
-CRD validation (OpenAPI schema and CEL) and RBAC, but no scheduler, kubelet or
-controller-manager. So there is no garbage collection, namespaces stay Terminating after a
-delete and no pod ever runs. `hack/build-control-plane.sh` puts the binaries into `.bin/`.
+CRD validation (OpenAPI schema and CEL) and RBAC, but no scheduler and no kubelet, so no pod
+ever runs. When kube-controller-manager is in the binary directory it runs too, with only the
+garbage collector and the namespace, service account and root CA publisher controllers.
+Without it nothing deletes dependents of a deleted owner and namespaces stay Terminating.
+`hack/build-control-plane.sh` puts the binaries into `.bin/`.
 
 Each `ControlPlane` gets its own temporary directory, its own CA and serving certificate,
 free ports and a random admin token (a member of `system:masters`), and writes a kubeconfig
@@ -42,6 +44,14 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 logger = logging.getLogger(__name__)
 
 REQUIRED_BINARIES = ("etcd", "kube-apiserver")
+CONTROLLER_MANAGER = "kube-controller-manager"
+# Only the controllers that work without nodes and that tests notice when missing.
+CONTROLLERS = (
+    "garbage-collector-controller",
+    "namespace-controller",
+    "serviceaccount-controller",
+    "root-ca-certificate-publisher-controller",
+)
 ADMIN_USER = "dupcert-admin"
 ADMIN_GROUP = "system:masters"
 
@@ -58,7 +68,7 @@ class ControlPlaneError(Exception):
 
 
 class BinariesMissingError(ControlPlaneError):
-    """The etcd or kube-apiserver binary is not in the binary directory."""
+    """etcd, kube-apiserver or a required kube-controller-manager is not in the binary directory."""
 
 
 class ControlPlaneStartError(ControlPlaneError):
@@ -156,7 +166,7 @@ class _Pki:
         self.serving_cert_path = directory / "apiserver.crt"
         self.serving_key_path = directory / "apiserver.key"
         # The API server signs service-account tokens with the private key and verifies them
-        # with the public key, which it reads only from a PUBLIC KEY or certificate PEM.
+        # with the public key, which it cannot read from the PKCS #8 private key file.
         self.service_account_key_path = directory / "service-account.key"
         self.service_account_public_key_path = directory / "service-account.pub"
 
@@ -229,14 +239,26 @@ def _signal_group(pgid: int, signum: signal.Signals) -> None:
 
 
 class ControlPlane:
-    """etcd and kube-apiserver on 127.0.0.1, started by `start()` and removed by `stop()`.
+    """etcd, kube-apiserver and optionally kube-controller-manager on 127.0.0.1.
+
+    `start()` starts them and `stop()` stops them and removes their directory.
 
     Use it as a context manager. `stop()` also runs at interpreter exit, so an aborted test
     session leaves no process or directory behind (except after SIGKILL of Python itself).
     """
 
-    def __init__(self, bin_dir: Path = Path(".bin")) -> None:
+    def __init__(
+        self, bin_dir: Path = Path(".bin"), controller_manager: bool | None = None
+    ) -> None:
+        """Prepare a control plane that runs the binaries in `bin_dir`.
+
+        `controller_manager` selects kube-controller-manager: True requires it, False leaves it
+        out, and None (the default) starts it when `bin_dir` contains it.
+        """
         self.bin_dir = bin_dir.resolve()
+        if controller_manager is None:
+            controller_manager = os.access(self.bin_dir / CONTROLLER_MANAGER, os.X_OK)
+        self.has_controller_manager = controller_manager
         self.admin_token = secrets.token_urlsafe(32)
         self.etcd_url = ""
         self.server_url = ""
@@ -272,7 +294,7 @@ class ControlPlane:
 
     @property
     def pids(self) -> list[int]:
-        """Process ids of etcd and kube-apiserver (also their process group ids)."""
+        """Process ids of the running processes, which are also their process group ids."""
         return [process.popen.pid for process in self._processes]
 
     def __enter__(self) -> ControlPlane:
@@ -295,9 +317,11 @@ class ControlPlane:
         """
         if self._directory is not None:
             raise ControlPlaneError("the control plane is already started")
-        missing = [
-            name for name in REQUIRED_BINARIES if not os.access(self.bin_dir / name, os.X_OK)
+        required = [
+            *REQUIRED_BINARIES,
+            *([CONTROLLER_MANAGER] if self.has_controller_manager else []),
         ]
+        missing = [name for name in required if not os.access(self.bin_dir / name, os.X_OK)]
         if missing:
             raise BinariesMissingError(
                 f"{', '.join(missing)} not found in {self.bin_dir}; run `make control-plane`"
@@ -411,8 +435,34 @@ class ControlPlane:
             logs / f"kube-apiserver-{attempt}.log",
         )
         self._processes.append(apiserver)
-        self._wait_for_apiserver(apiserver)
+        # /readyz covers etcd, the post-start hooks and the namespace bootstrap, but the check
+        # on `default` keeps tests from racing its creation on a slow machine.
+        self._wait_for_api(apiserver, ["/readyz", "/api/v1/namespaces/default"])
         self._kubeconfig_path = self._write_kubeconfig()
+
+        if self.has_controller_manager:
+            self._start_controller_manager(pki, logs / f"kube-controller-manager-{attempt}.log")
+
+    def _start_controller_manager(self, pki: _Pki, log_path: Path) -> None:
+        controller_manager = _Process(
+            CONTROLLER_MANAGER,
+            [
+                str(self.bin_dir / CONTROLLER_MANAGER),
+                f"--kubeconfig={self.kubeconfig_path}",
+                "--leader-elect=false",
+                # Port 0 turns its HTTPS endpoint (health and metrics) off: nothing listens.
+                "--bind-address=127.0.0.1",
+                "--secure-port=0",
+                f"--controllers={','.join(CONTROLLERS)}",
+                f"--root-ca-file={pki.ca_path}",
+            ],
+            log_path,
+        )
+        self._processes.append(controller_manager)
+        # The serviceaccount controller creates this account once its informers run.
+        self._wait_for_api(
+            controller_manager, ["/api/v1/namespaces/default/serviceaccounts/default"]
+        )
 
     def _wait_for_etcd(self, etcd: _Process) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
@@ -427,20 +477,19 @@ class ControlPlane:
                 time.sleep(0.1)
         raise self._start_error(etcd, f"not healthy after {READY_TIMEOUT_SECONDS:.0f} s")
 
-    def _wait_for_apiserver(self, apiserver: _Process) -> None:
-        # /readyz covers etcd, the post-start hooks and the default namespace controller, but
-        # the check on `default` keeps tests from racing its creation on a slow machine.
+    def _wait_for_api(self, process: _Process, paths: Sequence[str]) -> None:
+        """Wait until each API path returns 200 in turn, while `process` keeps running."""
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
         last_status = "no response"
         with self._client(timeout=5.0) as client:
-            for path in ("/readyz", "/api/v1/namespaces/default"):
+            for path in paths:
                 while True:
-                    self._raise_if_exited(apiserver)
+                    self._raise_if_exited(process)
                     if time.monotonic() > deadline:
                         raise self._start_error(
-                            apiserver,
-                            f"GET {path} did not return 200 within {READY_TIMEOUT_SECONDS:.0f} s"
-                            f" (last: {last_status})",
+                            process,
+                            f"is not ready: GET {path} did not return 200 within"
+                            f" {READY_TIMEOUT_SECONDS:.0f} s (last: {last_status})",
                         )
                     try:
                         response = client.get(path)
@@ -506,7 +555,7 @@ class ControlPlane:
         return path
 
     def _stop_processes(self) -> None:
-        # The API server first, so it does not log a storm of etcd connection errors.
+        # In reverse start order, so no process logs a storm of errors about a stopped one.
         for process in reversed(self._processes):
             process.stop()
         self._processes.clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -147,7 +148,7 @@ def test_context_exit_after_error_cleans_up(control_plane: ControlPlane) -> None
     with pytest.raises(RuntimeError, match="test body failed"):
         fail_inside_context()
 
-    assert len(pids) == 2
+    assert len(pids) == 3 if control_plane.has_controller_manager else 2
     assert [pid for pid in pids if process_exists(pid)] == []
     assert [port for port in ports if port_is_listening(port)] == []
     assert not directories[0].exists()
@@ -167,3 +168,58 @@ def test_failed_start_stops_etcd(control_plane: ControlPlane, tmp_path: Path) ->
     etcd_client_url = f"--listen-client-urls={plane.etcd_url}"
     assert processes_with_argument(etcd_client_url) == []
     assert [port for port in plane.ports if port_is_listening(port)] == []
+
+
+def test_controller_manager_runs_when_built(control_plane: ControlPlane) -> None:
+    built = (BIN_DIR / "kube-controller-manager").exists()
+
+    assert control_plane.has_controller_manager == built
+    assert len(control_plane.pids) == (3 if built else 2)
+
+
+def test_controller_manager_can_be_left_out(control_plane: ControlPlane) -> None:
+    with ControlPlane(BIN_DIR, controller_manager=False) as plane:
+        assert not plane.has_controller_manager
+        assert len(plane.pids) == 2
+
+
+def test_garbage_collector_deletes_dependents(
+    control_plane: ControlPlane, kubectl: Kubectl, namespace: str
+) -> None:
+    if not control_plane.has_controller_manager:
+        pytest.skip("kube-controller-manager is not built")
+    kubectl("create", "configmap", "owner", "--namespace", namespace, check=True)
+    owner_uid = kubectl(
+        "get", "configmap/owner", "--namespace", namespace, "-o", "jsonpath={.metadata.uid}"
+    ).stdout
+    dependent = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": "dependent",
+            "ownerReferences": [
+                {"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": owner_uid}
+            ],
+        },
+    }
+    kubectl.apply(json.dumps(dependent), namespace=namespace, check=True)
+
+    kubectl("delete", "configmap/owner", "--namespace", namespace, check=True)
+    result = kubectl(
+        "wait", "--for=delete", "configmap/dependent", "--namespace", namespace, "--timeout=60s"
+    )
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_deleted_namespace_goes_away(control_plane: ControlPlane, kubectl: Kubectl) -> None:
+    if not control_plane.has_controller_manager:
+        pytest.skip("kube-controller-manager is not built")
+    name = f"test-delete-{os.getpid()}"
+    kubectl("create", "namespace", name, check=True)
+    kubectl("create", "configmap", "content", "--namespace", name, check=True)
+
+    kubectl("delete", "namespace", name, "--wait=false", check=True)
+    result = kubectl("wait", "--for=delete", f"namespace/{name}", "--timeout=60s")
+
+    assert result.returncode == 0, result.stderr

@@ -13,6 +13,7 @@ import json
 import os
 import secrets
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,7 +26,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN_DIR = REPO_ROOT / ".bin"
 CRD_DIR = REPO_ROOT / "crds"
 DUPCERT_GROUP = "dupcert.io"
+DUPCERT_VERSION = "v1alpha1"
 CRD_ESTABLISHED_TIMEOUT = "60s"
+OPENAPI_TIMEOUT_SECONDS = 60
 
 
 class Kubectl:
@@ -43,6 +46,9 @@ class Kubectl:
                 str(BIN_DIR / "kubectl"),
                 "--kubeconfig",
                 str(self.control_plane.kubeconfig_path),
+                # kubectl caches discovery per host and port under ~/.kube/cache, and a later
+                # control plane on a reused port would read the earlier one's cache.
+                f"--cache-dir={self.control_plane.directory / 'kubectl-cache'}",
                 *args,
             ],
             input=input,
@@ -74,7 +80,7 @@ class Kubectl:
 
 @pytest.fixture(scope="session")
 def control_plane() -> Iterator[ControlPlane]:
-    """A running etcd and kube-apiserver for the whole test session."""
+    """etcd, kube-apiserver and, when built, kube-controller-manager for the whole session."""
     if not ControlPlane.binaries_available(BIN_DIR):
         reason = f"control plane binaries missing in {BIN_DIR}; run `make control-plane`"
         if os.environ.get("DUPCERT_REQUIRE_CONTROL_PLANE"):
@@ -94,10 +100,12 @@ def kubectl(control_plane: ControlPlane) -> Kubectl:
 def installed_crds(kubectl: Kubectl) -> list[str]:
     """Apply every CRD in `crds/` once and wait until each is Established; return the names."""
     names = []
+    kinds = set()
     for path in sorted(CRD_DIR.glob("*.yaml")):
         for document in yaml.safe_load_all(path.read_text()):
             if document and document.get("kind") == "CustomResourceDefinition":
                 names.append(document["metadata"]["name"])
+                kinds.add(document["spec"]["names"]["kind"])
     assert names, f"no CustomResourceDefinition found in {CRD_DIR}"
 
     kubectl("apply", "--server-side", "-f", str(CRD_DIR), check=True)
@@ -108,20 +116,52 @@ def installed_crds(kubectl: Kubectl) -> list[str]:
         *[f"crd/{name}" for name in names],
         check=True,
     )
+    _wait_for_openapi(kubectl, kinds)
     return names
 
 
+def _wait_for_openapi(kubectl: Kubectl, kinds: set[str]) -> None:
+    """Wait until the OpenAPI v3 document, which `kubectl explain` reads, lists every kind.
+
+    The API server publishes it a moment after the CRDs become Established.
+    """
+    path = f"/openapi/v3/apis/{DUPCERT_GROUP}/{DUPCERT_VERSION}"
+    deadline = time.monotonic() + OPENAPI_TIMEOUT_SECONDS
+    while True:
+        result = kubectl("get", "--raw", path)
+        published = _published_kinds(result.stdout) if result.returncode == 0 else set()
+        if kinds <= published:
+            return
+        assert time.monotonic() < deadline, (
+            f"GET {path} did not list {sorted(kinds - published)} within"
+            f" {OPENAPI_TIMEOUT_SECONDS} s: {result.stderr}"
+        )
+        time.sleep(0.5)
+
+
+def _published_kinds(openapi_document: str) -> set[str]:
+    schemas = json.loads(openapi_document).get("components", {}).get("schemas", {})
+    kinds = set()
+    for schema in schemas.values():
+        for group_version_kind in schema.get("x-kubernetes-group-version-kind", []):
+            if group_version_kind.get("group") == DUPCERT_GROUP:
+                kinds.add(group_version_kind["kind"])
+    return kinds
+
+
 @pytest.fixture
-def namespace(kubectl: Kubectl) -> Iterator[str]:
+def namespace(control_plane: ControlPlane, kubectl: Kubectl) -> Iterator[str]:
     """A new namespace for one test; the test's objects in it are deleted afterwards.
 
-    The namespace itself stays: without a controller-manager a deleted namespace would stay
-    Terminating forever.
+    The namespace itself is deleted only when kube-controller-manager runs, because without
+    its namespace controller a deleted namespace stays Terminating forever.
     """
     name = f"test-{secrets.token_hex(4)}"
     kubectl("create", "namespace", name, check=True)
     yield name
     _delete_namespace_objects(kubectl, name)
+    if control_plane.has_controller_manager:
+        kubectl("delete", "namespace", name, "--wait=false", check=True)
 
 
 def _delete_namespace_objects(kubectl: Kubectl, namespace: str) -> None:
