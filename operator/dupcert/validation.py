@@ -41,6 +41,9 @@ def describe_validation_error(error: ValidationError) -> str:
         message = item["msg"]
         if item["type"] == "extra_forbidden":
             message = "is not a known field; remove it or check its spelling"
+        elif item["type"] == "value_error" and "error" in item.get("ctx", {}):
+            # Our validators' own sentence, without pydantic's "Value error, " prefix.
+            message = str(item["ctx"]["error"])
         parts.append(f"spec.{path}: {message}")
     return "; ".join(parts)
 
