@@ -3,21 +3,25 @@
 No pods run on the local control plane (there is no scheduler or kubelet), so the releases
 are installed without --wait and the checks ask the RBAC authorizer with
 `kubectl auth can-i --as=system:serviceaccount:NAMESPACE:NAME`. The CRDs come from the
-session's `installed_crds` fixture, so the releases set crds.enabled=false.
+session's `installed_crds` fixture, so the releases set crds.enabled=false. One test runs
+the real operator with the ServiceAccount's token, so a missing rule fails a real call.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import pytest
+import yaml
 
 from dupcert.controlplane import ControlPlane
 from tests.chart.support import CHART_DIR, run_helm
 from tests.plugins.controlplane import Kubectl
+from tests.plugins.operator import OperatorProcess, Scenario
 
 pytestmark = [pytest.mark.cluster, pytest.mark.usefixtures("installed_crds")]
 
@@ -170,8 +174,8 @@ def test_simulator_install_creates_issuer(install: Install, kubectl: Kubectl) ->
 
 def test_aggregated_roles_grant_users(install: Install, kubectl: Kubectl) -> None:
     release = install()
-    # The built-in view and edit roles exist only when the API server's controllers
-    # reconcile them, so the aggregated roles are checked by binding them directly.
+    # Without a controller-manager nothing merges rules into the built-in view and edit
+    # roles, so the test binds the chart's roles directly.
     user = f"user-{secrets.token_hex(3)}"
     for role in ("view", "edit"):
         kubectl(
@@ -194,3 +198,53 @@ def test_aggregated_roles_grant_users(install: Install, kubectl: Kubectl) -> Non
     assert user_can("create", "certcentralissuers.dupcert.io")
     assert not user_can("patch", "duplicatecertificates.dupcert.io/status")
     assert not user_can("get", "secrets")
+
+
+def service_account_kubeconfig(
+    control_plane: ControlPlane, kubectl: Kubectl, release: Release, path: Path
+) -> Path:
+    """Write a kubeconfig that authenticates as the release's ServiceAccount."""
+    account = release.service_account.rsplit(":", 1)[1]
+    token = kubectl(
+        "create", "token", account, "--namespace", release.namespace, "--duration=1h", check=True
+    ).stdout.strip()
+    config = yaml.safe_load(control_plane.kubeconfig_path.read_text())
+    config["users"] = [{"name": account, "user": {"token": token}}]
+    for context in config["contexts"]:
+        context["context"]["user"] = account
+        context["context"]["namespace"] = release.namespace
+    path.write_text(yaml.safe_dump(config))
+    path.chmod(0o600)
+    return path
+
+
+@pytest.mark.slow
+def test_operator_works_with_chart_rbac(
+    install: Install,
+    control_plane: ControlPlane,
+    kubectl: Kubectl,
+    cluster_scenario: Scenario,
+    operator_starter: Callable[[str], Callable[..., OperatorProcess]],
+    tmp_path: Path,
+) -> None:
+    """The real operator, as the chart's ServiceAccount, issues a certificate end to end."""
+    namespace = cluster_scenario.namespace
+    release = install("--set", f"watchNamespaces={{{namespace}}}")
+    kubeconfig = service_account_kubeconfig(
+        control_plane, kubectl, release, tmp_path / "operator.kubeconfig"
+    )
+    operator = operator_starter(str(kubeconfig))(namespace, {})
+    cluster_scenario.operators.append(operator)
+
+    cluster_scenario.create_issuer()
+    cluster_scenario.wait_for_condition("certcentral", getter=cluster_scenario.get_issuer)
+    cluster_scenario.create_duplicate_certificate(
+        "web", {"dnsNames": ["demo.example.com"], "secretName": "web-tls"}
+    )
+    cluster_scenario.wait_for_condition("web")
+
+    assert cluster_scenario.secret("web-tls").type == "kubernetes.io/tls"
+    # The operator posted Events with its own identity.
+    assert cluster_scenario.event_reasons("web")
+    for marker in ("Forbidden", "forbidden", "Not enough permissions", "Failed to post an event"):
+        assert marker not in operator.logs, f"operator log contains {marker!r}"
