@@ -10,6 +10,7 @@ from typing import Any
 
 from cryptography import x509
 
+from dupcert.names import requested_names
 from dupcert.pki import (
     CertificateCheckError,
     PrivateKey,
@@ -88,24 +89,25 @@ def renewal_time(
 
 
 def issuance_hash(spec: DuplicateCertificateSpec) -> str:
-    """Digest of the spec fields that a certificate is issued for.
+    """Digest of what a certificate is issued for, derived from the spec.
 
-    A change of any of them means the Secret no longer matches the spec and a new duplicate
-    is needed. secretTemplate, renewBefore and autoRenew are left out: they never need one.
+    A change of any of these means the Secret no longer matches the spec and a new duplicate
+    is needed. Names are compared as requested (normalised, the common name defaulted) with
+    the SANs sorted, and the key by algorithm and effective size, so rewriting the spec in an
+    equivalent form does not re-issue. secretTemplate, renewBefore, autoRenew and
+    privateKey.rotationPolicy are left out: they never need a new certificate.
     """
-    fields = spec.model_dump(
-        mode="json",
-        by_alias=True,
-        include={
-            "issuer_ref",
-            "common_name",
-            "dns_names",
-            "order_id",
-            "secret_name",
-            "private_key",
-            "signature_hash",
-            "server_platform_id",
-        },
-    )
+    common_name, names = requested_names(spec.common_name, spec.dns_names)
+    key = spec.private_key
+    fields = {
+        "issuerRef": spec.issuer_ref.model_dump(mode="json", by_alias=True),
+        "commonName": common_name,
+        "dnsNames": sorted(names),
+        "orderId": spec.order_id,
+        "secretName": spec.secret_name,
+        "privateKey": {"algorithm": key.algorithm.value, "size": key.effective_size},
+        "signatureHash": spec.signature_hash,
+        "serverPlatformId": spec.server_platform_id,
+    }
     text = json.dumps(fields, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
