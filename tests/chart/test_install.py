@@ -60,12 +60,25 @@ def can_i_args(verb: str, resource: str) -> list[str]:
     return args
 
 
-def create_namespace(kubectl: Kubectl) -> str:
-    # The namespace stays, as the `namespace` fixture's does, because without a
-    # controller-manager a deleted namespace stays Terminating.
-    name = f"chart-{secrets.token_hex(4)}"
-    kubectl("create", "namespace", name, check=True)
-    return name
+@pytest.fixture
+def create_namespace(control_plane: ControlPlane, kubectl: Kubectl) -> Iterator[Callable[[], str]]:
+    """Create extra namespaces for one test.
+
+    They are deleted afterwards only when kube-controller-manager runs, as the `namespace`
+    fixture does, because without its namespace controller they would stay Terminating.
+    """
+    names: list[str] = []
+
+    def create() -> str:
+        name = f"chart-{secrets.token_hex(4)}"
+        kubectl("create", "namespace", name, check=True)
+        names.append(name)
+        return name
+
+    yield create
+    if control_plane.has_controller_manager:
+        for name in names:
+            kubectl("delete", "namespace", name, "--wait=false", check=True)
 
 
 @pytest.fixture
@@ -101,9 +114,11 @@ def install(control_plane: ControlPlane, kubectl: Kubectl, namespace: str) -> It
         )
 
 
-def test_all_namespaces_install_permissions(install: Install, kubectl: Kubectl) -> None:
+def test_all_namespaces_install_permissions(
+    install: Install, create_namespace: Callable[[], str]
+) -> None:
     release = install()
-    elsewhere = create_namespace(kubectl)
+    elsewhere = create_namespace()
 
     assert release.can("create", "secrets", elsewhere)
     assert release.can("delete", "secrets", elsewhere)
@@ -124,9 +139,11 @@ def test_all_namespaces_install_permissions(install: Install, kubectl: Kubectl) 
     assert not release.can("get", "configmaps", elsewhere)
 
 
-def test_watched_namespaces_install_permissions(install: Install, kubectl: Kubectl) -> None:
-    watched = create_namespace(kubectl)
-    other = create_namespace(kubectl)
+def test_watched_namespaces_install_permissions(
+    install: Install, create_namespace: Callable[[], str]
+) -> None:
+    watched = create_namespace()
+    other = create_namespace()
     release = install("--set", f"watchNamespaces={{{watched}}}")
 
     assert release.can("create", "secrets", watched)
@@ -174,8 +191,8 @@ def test_simulator_install_creates_issuer(install: Install, kubectl: Kubectl) ->
 
 def test_aggregated_roles_grant_users(install: Install, kubectl: Kubectl) -> None:
     release = install()
-    # Without a controller-manager nothing merges rules into the built-in view and edit
-    # roles, so the test binds the chart's roles directly.
+    # The test control plane runs no clusterrole-aggregation controller, so nothing merges
+    # rules into the built-in view and edit roles, and the test binds the chart's roles.
     user = f"user-{secrets.token_hex(3)}"
     for role in ("view", "edit"):
         kubectl(
