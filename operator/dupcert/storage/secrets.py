@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,8 +45,23 @@ def owner_of(secret: dict[str, Any]) -> str | None:
     return str(owner) if owner else None
 
 
+_NEXT_KEY_SUFFIX = "-dupcert-next-key"
+# Kubernetes object names are DNS subdomains of at most 253 characters.
+_MAX_NAME_LENGTH = 253
+
+
 def next_key_secret_name(certificate_name: str) -> str:
-    return f"{certificate_name}-dupcert-next-key"[:253]
+    """Name the next key Secret: the resource's name and a suffix, shortened when too long.
+
+    A name that does not fit keeps its start and gets 8 hex digits of its SHA-256, so
+    different resources still get different Secrets and the result is a valid name.
+    """
+    name = f"{certificate_name}{_NEXT_KEY_SUFFIX}"
+    if len(name) <= _MAX_NAME_LENGTH:
+        return name
+    digest = hashlib.sha256(certificate_name.encode()).hexdigest()[:8]
+    keep = _MAX_NAME_LENGTH - len(_NEXT_KEY_SUFFIX) - len(digest) - 1
+    return f"{certificate_name[:keep].rstrip('-.')}-{digest}{_NEXT_KEY_SUFFIX}"
 
 
 @dataclass(frozen=True)
