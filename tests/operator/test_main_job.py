@@ -58,7 +58,7 @@ def test_happy_path_writes_valid_secret(cluster_scenario: Scenario) -> None:
     assert annotations["dupcert.io/serial"] == status["serialNumber"]
     assert status["requestId"] > 0
     assert status["notAfter"] == annotations["dupcert.io/not-after"]
-    assert "Issued" in scenario.event_reasons("web")
+    scenario.wait_for_event("web", "Issued")
     assert scenario.counts().get(DUPLICATE_POST) == 1
     # Ready only once: the issuer's condition is reported too.
     issuer = scenario.wait_for_condition("certcentral", getter=scenario.get_issuer)
@@ -112,7 +112,7 @@ def test_duplicates_disabled_reports_condition(cluster_scenario: Scenario) -> No
     message = scenario.condition(failed, "Ready")["message"]  # type: ignore[index]
     assert "administrator" in message
     assert failed["status"]["failedIssuanceAttempts"] >= 1
-    assert "DuplicatesNotAllowed" in scenario.event_reasons("web")
+    scenario.wait_for_event("web", "DuplicatesNotAllowed")
 
 
 def test_invalid_api_key_reports_credentials(cluster_scenario: Scenario) -> None:
@@ -127,7 +127,7 @@ def test_invalid_api_key_reports_credentials(cluster_scenario: Scenario) -> None
         "certcentral", "Ready", "False", "CredentialsInvalid", getter=scenario.get_issuer
     )
     assert issuer["status"]["conditions"][0]["reason"] == "CredentialsInvalid"
-    assert "CredentialsInvalid" in scenario.event_reasons("web")
+    scenario.wait_for_event("web", "CredentialsInvalid")
     for operator in scenario.operators:
         assert "not-a-valid-key-123" not in operator.logs
 
@@ -181,7 +181,7 @@ def test_invalid_names_report_invalid_spec(cluster_scenario: Scenario) -> None:
     message = scenario.condition(failed, "Ready")["message"]  # type: ignore[index]
     assert "spec.dnsNames[1]" in message
     assert "list each name once" in message
-    assert "InvalidSpec" in scenario.event_reasons("web")
+    scenario.wait_for_event("web", "InvalidSpec")
     assert scenario.counts().get("GET /order/certificate", 0) == 0
 
 

@@ -88,7 +88,7 @@ def test_renewed_order_is_duplicated(cluster_scenario: Scenario) -> None:
     assert secret.metadata.annotations["dupcert.io/order-id"] == str(new_order)
     assert scenario.admin_call("GET", f"/orders/{old_order}/stats")["renewals"] == 1
     assert scenario.counts().get(RENEWAL_POST, 0) == 0
-    assert "RenewedOrderDuplicated" in scenario.event_reasons("web")
+    scenario.wait_for_event("web", "RenewedOrderDuplicated")
 
 
 def test_five_share_one_renewal(cluster_scenario: Scenario) -> None:
@@ -116,8 +116,13 @@ def test_five_share_one_renewal(cluster_scenario: Scenario) -> None:
         wait_for(lambda name=name: on_order(scenario, name, new_order), 45, f"{name} to move")
     assert scenario.counts().get(RENEWAL_POST) == 1
     assert scenario.admin_call("GET", f"/orders/{old_order}/stats")["renewals"] == 1
-    reasons = [reason for name in resources for reason in scenario.event_reasons(name)]
-    assert reasons.count("OrderRenewed") == 1
+
+    def renewed_events() -> int:
+        reasons = [reason for name in resources for reason in scenario.event_reasons(name)]
+        return reasons.count("OrderRenewed")
+
+    wait_for(renewed_events, 15, "the OrderRenewed Event")
+    assert renewed_events() == 1
 
 
 def test_kill_during_renewal_one_renewal(cluster_scenario: Scenario) -> None:

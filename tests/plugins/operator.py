@@ -232,6 +232,17 @@ class Scenario:
     def event_reasons(self, involved_name: str) -> list[str]:
         return [e.reason for e in self.events() if e.involved_object.name == involved_name]
 
+    def wait_for_event(self, involved_name: str, reason: str, timeout: float = 15.0) -> None:
+        """Wait for an Event: Kopf posts them from a queue, shortly after the status."""
+        deadline = time.monotonic() + timeout
+        while reason not in self.event_reasons(involved_name):
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"no {reason} Event for {involved_name}; "
+                    f"seen: {self.event_reasons(involved_name)}"
+                )
+            time.sleep(0.2)
+
     # Simulator admin
 
     def admin_call(self, method: str, path: str, body: Any = None) -> Any:
