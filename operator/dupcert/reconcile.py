@@ -197,6 +197,8 @@ class Reconciler:
 
         trigger = self._decide_trigger(spec, secret, current)
         if trigger is None:
+            assert secret is not None
+            await self._sync_secret_metadata(spec, secret)
             return await self._report_ready(spec, current)
 
         # Back off after failures, unless the spec changed or a user asked for a new attempt.
@@ -262,6 +264,31 @@ class Reconciler:
             return None
 
     # Steady state
+
+    async def _sync_secret_metadata(
+        self, spec: DuplicateCertificateSpec, secret: dict[str, Any]
+    ) -> None:
+        """Apply secretTemplate changes to the Secret without issuing a new certificate."""
+        metadata = secret.get("metadata") or {}
+        labels = dict(metadata.get("labels") or {})
+        annotations = dict(metadata.get("annotations") or {})
+        wanted_annotations = {
+            k: v
+            for k, v in spec.secret_template.annotations.items()
+            if not k.startswith("dupcert.io/")
+        }
+        if all(labels.get(k) == v for k, v in spec.secret_template.labels.items()) and all(
+            annotations.get(k) == v for k, v in wanted_annotations.items()
+        ):
+            return
+        labels.update(spec.secret_template.labels)
+        annotations.update(wanted_annotations)
+        body = {**secret, "metadata": {**metadata, "labels": labels, "annotations": annotations}}
+        try:
+            await self.deps.kube.replace_secret(self.namespace, body)
+        except ConflictError:
+            return  # changed meanwhile; the next pass tries again
+        self.logger.info("Updated the labels and annotations of Secret %s", spec.secret_name)
 
     async def _report_ready(
         self, spec: DuplicateCertificateSpec, current: CurrentCertificate | None

@@ -217,3 +217,63 @@ def test_kill_after_post_one_duplicate(cluster_scenario: Scenario) -> None:
     order_id = ready["status"]["orderId"]
     stats = scenario.admin_call("GET", f"/orders/{order_id}/stats")
     assert stats["duplicates"] == 1
+
+
+def wait_until(predicate: object, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.25)
+
+
+def test_spec_change_reissues_with_new_key(cluster_scenario: Scenario) -> None:
+    scenario = cluster_scenario
+    scenario.create_issuer()
+    scenario.create_duplicate_certificate("web", ecdsa_spec())
+    scenario.start_operator()
+    first = scenario.wait_for_condition("web")["status"]["serialNumber"]
+
+    scenario.custom.patch_namespaced_custom_object(
+        "dupcert.io",
+        "v1alpha1",
+        scenario.namespace,
+        "duplicatecertificates",
+        "web",
+        {"spec": {"privateKey": {"algorithm": "ECDSA", "size": 384}}},
+    )
+    wait_until(
+        lambda: scenario.get("web")["status"].get("serialNumber") != first,
+        30,
+        "the re-issuance after the key change",
+    )
+    key = serialization.load_pem_private_key(
+        scenario.secret_bytes("web-tls", "tls.key"), password=None
+    )
+    assert key.key_size == 384  # type: ignore[union-attr]
+    assert scenario.counts().get(DUPLICATE_POST) == 2
+
+
+def test_template_change_updates_secret_only(cluster_scenario: Scenario) -> None:
+    scenario = cluster_scenario
+    scenario.create_issuer()
+    scenario.create_duplicate_certificate(
+        "web", ecdsa_spec(secretTemplate={"labels": {"team": "web"}})
+    )
+    scenario.start_operator()
+    scenario.wait_for_condition("web")
+    assert scenario.secret("web-tls").metadata.labels["team"] == "web"
+
+    scenario.custom.patch_namespaced_custom_object(
+        "dupcert.io",
+        "v1alpha1",
+        scenario.namespace,
+        "duplicatecertificates",
+        "web",
+        {"spec": {"secretTemplate": {"annotations": {"owner": "ops"}}}},
+    )
+    wait_until(
+        lambda: (scenario.secret("web-tls").metadata.annotations or {}).get("owner") == "ops",
+        30,
+        "the template annotation on the Secret",
+    )
+    assert scenario.counts().get(DUPLICATE_POST) == 1
