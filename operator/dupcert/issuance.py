@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from dupcert.certcentral.client import CertCentralClient
@@ -16,6 +17,9 @@ from dupcert.pki import csr_public_key, public_key_der
 # Duplicate list statuses (list duplicates API).
 PENDING_STATUSES = frozenset({"pending", "submitted", "needs_approval"})
 REJECTED_STATUSES = frozenset({"rejected", "denied", "canceled", "cancelled"})
+
+# Sorts a duplicate without a creation date before every dated one.
+_UNDATED = datetime.min.replace(tzinfo=UTC)
 
 logger = logging.getLogger(__name__)
 
@@ -43,13 +47,33 @@ class PendingDuplicate:
 StatusWriter = Callable[[dict[str, Any]], Awaitable[None]]
 
 
+def _serial_number(duplicate: DuplicateCertificate) -> int | None:
+    try:
+        return int(duplicate.serial_number or "", 16)
+    except ValueError:
+        return None
+
+
+def _age_key(duplicate: DuplicateCertificate) -> tuple[datetime, int]:
+    """Sort key that puts the newest duplicate last: creation time, then id."""
+    return (duplicate.date_created or _UNDATED, duplicate.id)
+
+
 def find_duplicate_for_key(
-    duplicates: list[DuplicateCertificate], next_key: NextKey
+    duplicates: list[DuplicateCertificate],
+    next_key: NextKey,
+    *,
+    replaced_serial: int | None = None,
 ) -> DuplicateCertificate | None:
     """Find the duplicate requested with our key: same CSR text, or a CSR with our public key.
 
     The CSR text is compared first; the public key covers a CertCentral that reformats CSRs.
     The list can repeat an entry or include the primary certificate, so the newest match wins.
+
+    ``replaced_serial`` is the serial number of the certificate this issuance replaces. When
+    the key is reused (rotationPolicy Never), that certificate and older duplicates carry the
+    same key, and with RSA even the same CSR text, so they match too. A match counts only if
+    it is newer than the listed entry with that serial number.
     """
     wanted_key = public_key_der(next_key.key)
     wanted_csr = "".join(next_key.csr_pem.split())
@@ -62,9 +86,18 @@ def find_duplicate_for_key(
             or csr_public_key(duplicate.csr) == wanted_key
         ):
             matches.append(duplicate)
+    if replaced_serial is not None:
+        replaced = [d for d in duplicates if _serial_number(d) == replaced_serial]
+        if replaced:
+            # NOTE: when the replaced certificate is on another order, older duplicates of
+            # this order made with the same key still match.
+            cutoff = max(_age_key(d) for d in replaced)
+            matches = [
+                d for d in matches if _serial_number(d) != replaced_serial and _age_key(d) > cutoff
+            ]
     if not matches:
         return None
-    return max(matches, key=lambda d: d.id)
+    return max(matches, key=_age_key)
 
 
 def chain_from_entries(pems: list[str]) -> str:
@@ -101,15 +134,20 @@ async def request_duplicate_once(
     server_platform_id: int | None,
     known_request_id: int | None,
     write_status: StatusWriter,
+    replaced_serial: int | None = None,
 ) -> FetchedCertificate | PendingDuplicate:
     """Get the duplicate for this key from the order, requesting it only if none exists yet.
 
     The order's duplicate list is checked for our CSR before any POST, so a retry after a
     crash, a timeout or a lost response finds the duplicate it already requested. The request
     id is written to status right after the POST.
+
+    ``replaced_serial`` (see find_duplicate_for_key) should be the serial number recorded in
+    status, not the Secret's: after a crash between writing the Secret and the status, the
+    Secret already holds this issuance's own duplicate, which must still match.
     """
     duplicates = await client.list_duplicates(order_id)
-    existing = find_duplicate_for_key(duplicates, next_key)
+    existing = find_duplicate_for_key(duplicates, next_key, replaced_serial=replaced_serial)
     if existing is not None:
         logger.info(
             "Found the duplicate requested earlier: order %s, certificate %s, status %s",
@@ -145,7 +183,7 @@ async def request_duplicate_once(
 
     # Neither a chain nor a certificate id: find the certificate by our CSR.
     duplicates = await client.list_duplicates(order_id)
-    listed = find_duplicate_for_key(duplicates, next_key)
+    listed = find_duplicate_for_key(duplicates, next_key, replaced_serial=replaced_serial)
     if listed is None:
         return PendingDuplicate(request_id, None)
     return await fetch_listed_duplicate(client, listed, request_id)
