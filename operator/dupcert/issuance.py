@@ -144,7 +144,7 @@ async def request_duplicate_once(
 
     ``replaced_serial`` (see find_duplicate_for_key) should be the serial number recorded in
     status, not the Secret's: after a crash between writing the Secret and the status, the
-    Secret already holds this issuance's own duplicate, which must still match.
+    Secret already contains this issuance's own duplicate, which must still match.
     """
     duplicates = await client.list_duplicates(order_id)
     existing = find_duplicate_for_key(duplicates, next_key, replaced_serial=replaced_serial)
