@@ -37,14 +37,19 @@ def describe_validation_error(error: ValidationError) -> str:
     """Turn pydantic errors into "spec.field: problem" sentences."""
     parts = []
     for item in error.errors():
-        path = ".".join(_FIELD_NAMES.get(str(p), str(p)) for p in item["loc"])
+        path = ""
+        for part in item["loc"]:
+            if isinstance(part, int):
+                path += f"[{part}]"
+            else:
+                path += f".{_FIELD_NAMES.get(part, part)}"
         message = item["msg"]
         if item["type"] == "extra_forbidden":
             message = "is not a known field; remove it or check its spelling"
         elif item["type"] == "value_error" and "error" in item.get("ctx", {}):
             # Our validators' own sentence, without pydantic's "Value error, " prefix.
             message = str(item["ctx"]["error"])
-        parts.append(f"spec.{path}: {message}")
+        parts.append(f"spec{path}: {message}")
     return "; ".join(parts)
 
 
