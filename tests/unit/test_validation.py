@@ -189,3 +189,9 @@ def test_problems_joined_in_one_message() -> None:
 )
 def test_field_value_rejected(field: str, value: Any) -> None:
     assert f"spec.{field}" in spec_error(**{field: value})
+
+
+def test_list_position_in_brackets() -> None:
+    message = spec_error(dnsNames=["www.example.com", 5])
+
+    assert message.startswith("spec.dnsNames[1]: ")
