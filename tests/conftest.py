@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.plugins.simulator",
     "tests.plugins.controlplane",
     "tests.plugins.operator",
+    "tests.plugins.kmockapi",
 ]
