@@ -270,6 +270,21 @@ REJECTED_DUPLICATES = [
         "spec.renewBefore in body should match",
         id="renew-before-not-duration",
     ),
+    pytest.param(
+        {"renewBefore": "0s"},
+        'spec.renewBefore: Invalid value: "0s": must be longer than zero',
+        id="renew-before-zero",
+    ),
+    pytest.param(
+        {"commonName": "not a dns name!"},
+        'spec.commonName: Invalid value: "not a dns name!": must be a fully qualified DNS name',
+        id="common-name-not-dns",
+    ),
+    pytest.param(
+        {"secretTemplate": {"annotations": {"dupcert.io/order-id": "1"}}},
+        "annotations with the dupcert.io/ prefix are set by the operator",
+        id="template-own-annotation",
+    ),
 ]
 
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import aiohttp.web
 import attrs
-
 import kmock
+
 from dupcert.kmockapi import errors
 from dupcert.kmockapi.resources import ResourceSpec
 from dupcert.kmockapi.selectors import Selection

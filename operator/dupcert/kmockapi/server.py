@@ -12,10 +12,10 @@ from typing import Any, Self, TypeVar
 
 import aiohttp.test_utils
 import aiohttp.web
+import kmock
 import kubernetes
 import yaml
 
-import kmock
 from dupcert.kmockapi.emulator import KubernetesApiEmulator
 from dupcert.kmockapi.resources import CUSTOM_RESOURCE_DEFINITIONS
 
