@@ -64,6 +64,22 @@ def next_key_secret_name(certificate_name: str) -> str:
     return f"{certificate_name[:keep].rstrip('-.')}-{digest}{_NEXT_KEY_SUFFIX}"
 
 
+def apply_secret_template(
+    labels: dict[str, str], annotations: dict[str, str], template: SecretTemplate
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Return new labels and annotations with the template's merged in.
+
+    The template never removes what dupcert relies on: the managed-by label is always
+    dupcert's, and template annotations under ``dupcert.io/`` are ignored.
+    """
+    merged_labels = {**labels, **template.labels, LABEL_MANAGED_BY: MANAGED_BY}
+    merged_annotations = dict(annotations)
+    merged_annotations.update(
+        {k: v for k, v in template.annotations.items() if not k.startswith("dupcert.io/")}
+    )
+    return merged_labels, merged_annotations
+
+
 @dataclass(frozen=True)
 class IssuedCertificate:
     """What goes into the TLS Secret besides the chain and the key."""
@@ -94,11 +110,7 @@ def build_tls_secret(
         annotations.update(old_metadata.get("annotations") or {})
         metadata["resourceVersion"] = old_metadata.get("resourceVersion")
         secret_type = existing.get("type") or secret_type
-    labels.update(template.labels)
-    labels[LABEL_MANAGED_BY] = MANAGED_BY
-    annotations.update(
-        {k: v for k, v in template.annotations.items() if not k.startswith("dupcert.io/")}
-    )
+    labels, annotations = apply_secret_template(labels, annotations, template)
     annotations.update(
         {
             ANNOTATION_CERTIFICATE_NAME: certificate_name,
