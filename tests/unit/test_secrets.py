@@ -21,6 +21,7 @@ from dupcert.storage.secrets import (
     ANNOTATION_SERIAL,
     LABEL_MANAGED_BY,
     IssuedCertificate,
+    apply_secret_template,
     build_next_key_secret,
     build_tls_secret,
     decode,
@@ -132,6 +133,29 @@ def test_template_cannot_override_ownership(key: ec.EllipticCurvePrivateKey) -> 
     assert metadata["annotations"]["note"] == "x"
     assert metadata["annotations"][ANNOTATION_ORDER_ID] == "1001"
     assert metadata["annotations"][ANNOTATION_CERTIFICATE_NAME] == "www"
+
+
+def test_template_merged_into_metadata() -> None:
+    labels = {LABEL_MANAGED_BY: "dupcert", "backup": "daily"}
+    annotations = {ANNOTATION_ORDER_ID: "1001", "note": "old"}
+    template = SecretTemplate(
+        labels={"team": "web", LABEL_MANAGED_BY: "helm"},
+        annotations={"note": "new", ANNOTATION_ORDER_ID: "1"},
+    )
+
+    merged_labels, merged_annotations = apply_secret_template(labels, annotations, template)
+
+    assert merged_labels == {LABEL_MANAGED_BY: "dupcert", "backup": "daily", "team": "web"}
+    assert merged_annotations == {ANNOTATION_ORDER_ID: "1001", "note": "new"}
+    assert labels == {LABEL_MANAGED_BY: "dupcert", "backup": "daily"}
+    assert annotations == {ANNOTATION_ORDER_ID: "1001", "note": "old"}
+
+
+def test_template_keeps_secret_owned() -> None:
+    template = SecretTemplate(labels={LABEL_MANAGED_BY: "helm"})
+    labels, annotations = apply_secret_template({}, {ANNOTATION_CERTIFICATE_NAME: "www"}, template)
+
+    assert owner_of({"metadata": {"labels": labels, "annotations": annotations}}) == "www"
 
 
 def test_next_key_secret_body() -> None:
