@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from dupcert.names import dns_name_problem, normalize_name
 from dupcert.resources import ECDSA_SIZES, RSA_SIZES, DuplicateCertificateSpec, KeyAlgorithm
+from dupcert.storage.secrets import LABEL_MANAGED_BY
 
 _FIELD_NAMES = {
     "issuer_ref": "issuerRef",
@@ -90,6 +91,18 @@ def parse_spec(raw_spec: dict[str, Any]) -> DuplicateCertificateSpec:
         problems.append(
             f"spec.privateKey.size {key.effective_size} is not a supported ECDSA size; "
             "use 256, 384 or 521"
+        )
+    template = spec.secret_template
+    for key_name in template.annotations:
+        if key_name.startswith("dupcert.io/"):
+            problems.append(
+                f"spec.secretTemplate.annotations {key_name!r}: annotations with the dupcert.io/ "
+                "prefix are set by the operator; use another prefix"
+            )
+    if LABEL_MANAGED_BY in template.labels:
+        problems.append(
+            f"spec.secretTemplate.labels {LABEL_MANAGED_BY!r} is set by the operator, which "
+            "finds its own Secrets by it; remove it"
         )
     if spec.renew_before is not None:
         try:
