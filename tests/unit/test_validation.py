@@ -195,3 +195,27 @@ def test_list_position_in_brackets() -> None:
     message = spec_error(dnsNames=["www.example.com", 5])
 
     assert message.startswith("spec.dnsNames[1]: ")
+
+
+def test_template_owner_label_rejected() -> None:
+    message = spec_error(
+        secretTemplate={"labels": {"team": "web", "app.kubernetes.io/managed-by": "helm"}}
+    )
+
+    assert message.startswith("spec.secretTemplate.labels 'app.kubernetes.io/managed-by'")
+    assert "remove it" in message
+
+
+def test_template_operator_annotation_rejected() -> None:
+    message = spec_error(secretTemplate={"annotations": {"dupcert.io/order-id": "1", "a": "b"}})
+
+    assert message.startswith("spec.secretTemplate.annotations 'dupcert.io/order-id'")
+    assert "use another prefix" in message
+
+
+def test_template_other_keys_accepted() -> None:
+    template = {"labels": {"team": "web"}, "annotations": {"example.com/owner": "ops"}}
+
+    spec = parse_spec({**MINIMAL, "secretTemplate": template})
+
+    assert spec.secret_template.labels == {"team": "web"}
