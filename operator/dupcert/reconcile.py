@@ -62,7 +62,12 @@ from dupcert.resolve import (
 from dupcert.resources import DUPLICATE_CERTIFICATE_PLURAL, DuplicateCertificateSpec
 from dupcert.settings import OperatorSettings
 from dupcert.storage.kube import ConflictError, Kube
-from dupcert.storage.secrets import IssuedCertificate, build_tls_secret, owner_of
+from dupcert.storage.secrets import (
+    IssuedCertificate,
+    apply_secret_template,
+    build_tls_secret,
+    owner_of,
+)
 from dupcert.validation import InvalidSpecError, parse_spec
 
 ANNOTATION_RENEW_REQUESTED_AT = "dupcert.io/renew-requested-at"
@@ -270,19 +275,13 @@ class Reconciler:
     ) -> None:
         """Apply secretTemplate changes to the Secret without issuing a new certificate."""
         metadata = secret.get("metadata") or {}
-        labels = dict(metadata.get("labels") or {})
-        annotations = dict(metadata.get("annotations") or {})
-        wanted_annotations = {
-            k: v
-            for k, v in spec.secret_template.annotations.items()
-            if not k.startswith("dupcert.io/")
-        }
-        if all(labels.get(k) == v for k, v in spec.secret_template.labels.items()) and all(
-            annotations.get(k) == v for k, v in wanted_annotations.items()
-        ):
+        current_labels = dict(metadata.get("labels") or {})
+        current_annotations = dict(metadata.get("annotations") or {})
+        labels, annotations = apply_secret_template(
+            current_labels, current_annotations, spec.secret_template
+        )
+        if labels == current_labels and annotations == current_annotations:
             return
-        labels.update(spec.secret_template.labels)
-        annotations.update(wanted_annotations)
         body = {**secret, "metadata": {**metadata, "labels": labels, "annotations": annotations}}
         try:
             await self.deps.kube.replace_secret(self.namespace, body)
@@ -450,6 +449,7 @@ class Reconciler:
             server_platform_id=spec.server_platform_id,
             known_request_id=self.status.get("requestId"),
             write_status=self._write_status,
+            replaced_serial=self._replaced_serial(),
         )
         if isinstance(result, PendingDuplicate):
             request = f" (request {result.request_id})" if result.request_id else ""
@@ -570,6 +570,18 @@ class Reconciler:
             if own is not None:
                 return own, choice.order_id, Reason.ORDER_RENEWED
         return choice
+
+    def _replaced_serial(self) -> int | None:
+        """Serial of the certificate this issuance replaces, from status.
+
+        Status, not the Secret: after a crash between writing the Secret and the status, the
+        Secret already holds this issuance's own duplicate, which must still be found.
+        """
+        serial = self.status.get("serialNumber")
+        try:
+            return int(serial, 16) if serial else None
+        except ValueError:
+            return None
 
     def _renewal_not_due(self, spec: DuplicateCertificateSpec, current: CurrentCertificate) -> bool:
         due = self._renewal_time(spec, current)

@@ -285,6 +285,11 @@ REJECTED_DUPLICATES = [
         "annotations with the dupcert.io/ prefix are set by the operator",
         id="template-own-annotation",
     ),
+    pytest.param(
+        {"secretTemplate": {"labels": {"app.kubernetes.io/managed-by": "helm"}}},
+        "the label app.kubernetes.io/managed-by is set by the operator",
+        id="template-managed-by-label",
+    ),
 ]
 
 

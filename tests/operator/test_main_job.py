@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from dupcert.pki import certificate_names, is_ca, load_pem_chain, public_key_der
 from tests.plugins.operator import Scenario
 
-pytestmark = [pytest.mark.cluster, pytest.mark.slow]
+pytestmark = [pytest.mark.slow]
 
 NAMES = ["demo.example.com", "www.demo.example.com"]
 DUPLICATE_POST = "POST /order/certificate/{order_id}/duplicate"
@@ -27,8 +27,7 @@ def ecdsa_spec(**extra: object) -> dict[str, object]:
     }
 
 
-def test_happy_path_writes_valid_secret(cluster_scenario: Scenario) -> None:
-    scenario = cluster_scenario
+def test_happy_path_writes_valid_secret(scenario: Scenario) -> None:
     scenario.create_issuer()
     scenario.create_duplicate_certificate("web", ecdsa_spec())
     scenario.start_operator()
@@ -65,6 +64,7 @@ def test_happy_path_writes_valid_secret(cluster_scenario: Scenario) -> None:
     assert scenario.condition(issuer, "Ready")["reason"] == "CredentialsValid"  # type: ignore[index]
 
 
+@pytest.mark.cluster
 def test_kubectl_wait_and_columns(cluster_scenario: Scenario, kubectl: object) -> None:
     scenario = cluster_scenario
     scenario.create_issuer()
@@ -82,8 +82,7 @@ def test_kubectl_wait_and_columns(cluster_scenario: Scenario, kubectl: object) -
     assert row.split()[:4] == ["web", "True", "web-tls", order_id]
 
 
-def test_approval_pending_then_approved(cluster_scenario: Scenario) -> None:
-    scenario = cluster_scenario
+def test_approval_pending_then_approved(scenario: Scenario) -> None:
     scenario.set_account(skip_approval=False)
     scenario.create_issuer()
     scenario.create_duplicate_certificate("web", ecdsa_spec())
@@ -101,8 +100,7 @@ def test_approval_pending_then_approved(cluster_scenario: Scenario) -> None:
     assert scenario.counts().get(DUPLICATE_POST) == 1
 
 
-def test_duplicates_disabled_reports_condition(cluster_scenario: Scenario) -> None:
-    scenario = cluster_scenario
+def test_duplicates_disabled_reports_condition(scenario: Scenario) -> None:
     scenario.set_account(duplicates_enabled=False)
     scenario.create_issuer()
     scenario.create_duplicate_certificate("web", ecdsa_spec())
@@ -115,8 +113,7 @@ def test_duplicates_disabled_reports_condition(cluster_scenario: Scenario) -> No
     scenario.wait_for_event("web", "DuplicatesNotAllowed")
 
 
-def test_invalid_api_key_reports_credentials(cluster_scenario: Scenario) -> None:
-    scenario = cluster_scenario
+def test_invalid_api_key_reports_credentials(scenario: Scenario) -> None:
     scenario.create_issuer(api_key="not-a-valid-key-123")
     scenario.create_duplicate_certificate("web", ecdsa_spec())
     scenario.start_operator()
@@ -132,8 +129,7 @@ def test_invalid_api_key_reports_credentials(cluster_scenario: Scenario) -> None
         assert "not-a-valid-key-123" not in operator.logs
 
 
-def test_no_matching_order_retries(cluster_scenario: Scenario) -> None:
-    scenario = cluster_scenario
+def test_no_matching_order_retries(scenario: Scenario) -> None:
     scenario.create_issuer()
     scenario.create_duplicate_certificate(
         "web", ecdsa_spec(commonName="other.example.com", dnsNames=["other.example.com"])
@@ -152,8 +148,7 @@ def test_no_matching_order_retries(cluster_scenario: Scenario) -> None:
     assert scenario.counts().get(DUPLICATE_POST, 0) == 0
 
 
-def test_foreign_secret_left_untouched(cluster_scenario: Scenario) -> None:
-    scenario = cluster_scenario
+def test_foreign_secret_left_untouched(scenario: Scenario) -> None:
     scenario.put_secret("web-tls", {"tls.crt": "mine", "tls.key": "mine"}, "kubernetes.io/tls")
     before = scenario.secret("web-tls")
     scenario.create_issuer()
@@ -168,8 +163,7 @@ def test_foreign_secret_left_untouched(cluster_scenario: Scenario) -> None:
     assert scenario.counts().get(DUPLICATE_POST, 0) == 0
 
 
-def test_invalid_names_report_invalid_spec(cluster_scenario: Scenario) -> None:
-    scenario = cluster_scenario
+def test_invalid_names_report_invalid_spec(scenario: Scenario) -> None:
     scenario.create_issuer()
     # Distinct strings for the API server's set, the same name for DNS.
     scenario.create_duplicate_certificate(
@@ -185,8 +179,7 @@ def test_invalid_names_report_invalid_spec(cluster_scenario: Scenario) -> None:
     assert scenario.counts().get("GET /order/certificate", 0) == 0
 
 
-def test_kill_after_post_one_duplicate(cluster_scenario: Scenario) -> None:
-    scenario = cluster_scenario
+def test_kill_after_post_one_duplicate(scenario: Scenario) -> None:
     scenario.create_issuer()
     # The simulator creates the duplicate, then holds the response back: the operator is
     # killed while it waits, before it can record anything about the request.
@@ -226,8 +219,7 @@ def wait_until(predicate: object, timeout: float, what: str) -> None:
         time.sleep(0.25)
 
 
-def test_spec_change_reissues_with_new_key(cluster_scenario: Scenario) -> None:
-    scenario = cluster_scenario
+def test_spec_change_reissues_with_new_key(scenario: Scenario) -> None:
     scenario.create_issuer()
     scenario.create_duplicate_certificate("web", ecdsa_spec())
     scenario.start_operator()
@@ -253,8 +245,7 @@ def test_spec_change_reissues_with_new_key(cluster_scenario: Scenario) -> None:
     assert scenario.counts().get(DUPLICATE_POST) == 2
 
 
-def test_template_change_updates_secret_only(cluster_scenario: Scenario) -> None:
-    scenario = cluster_scenario
+def test_template_change_updates_secret_only(scenario: Scenario) -> None:
     scenario.create_issuer()
     scenario.create_duplicate_certificate(
         "web", ecdsa_spec(secretTemplate={"labels": {"team": "web"}})
@@ -277,3 +268,35 @@ def test_template_change_updates_secret_only(cluster_scenario: Scenario) -> None
         "the template annotation on the Secret",
     )
     assert scenario.counts().get(DUPLICATE_POST) == 1
+
+
+def test_rotation_never_reissues_same_key(scenario: Scenario) -> None:
+    scenario.create_issuer()
+    scenario.create_duplicate_certificate(
+        "web",
+        {
+            "commonName": "demo.example.com",
+            "dnsNames": NAMES,
+            "secretName": "web-tls",
+            "privateKey": {"algorithm": "RSA", "size": 2048, "rotationPolicy": "Never"},
+        },
+    )
+    scenario.start_operator()
+    first = scenario.wait_for_condition("web")["status"]["serialNumber"]
+    first_key = scenario.secret_bytes("web-tls", "tls.key")
+
+    scenario.custom.patch_namespaced_custom_object(
+        "dupcert.io",
+        "v1alpha1",
+        scenario.namespace,
+        "duplicatecertificates",
+        "web",
+        {"metadata": {"annotations": {"dupcert.io/renew-requested-at": "now-1"}}},
+    )
+    wait_until(
+        lambda: scenario.get("web")["status"].get("serialNumber") != first,
+        30,
+        "a new duplicate with the same key",
+    )
+    assert scenario.secret_bytes("web-tls", "tls.key") == first_key
+    assert scenario.counts().get(DUPLICATE_POST) == 2

@@ -10,7 +10,7 @@ import pytest
 
 from tests.plugins.operator import Scenario
 
-pytestmark = [pytest.mark.cluster, pytest.mark.slow]
+pytestmark = [pytest.mark.slow]
 
 DUPLICATE_POST = "POST /order/certificate/{order_id}/duplicate"
 RENEWAL_POST = "POST /order/certificate/{product_name_id}"
@@ -68,8 +68,7 @@ def on_order(scenario: Scenario, name: str, order_id: int) -> bool:
     )
 
 
-def test_renewed_order_is_duplicated(cluster_scenario: Scenario) -> None:
-    scenario = cluster_scenario
+def test_renewed_order_is_duplicated(scenario: Scenario) -> None:
     names = unique_names()
     old_order = seed_order(scenario, names, "30s")
     scenario.set_account(renewal_validity="10m")
@@ -91,8 +90,7 @@ def test_renewed_order_is_duplicated(cluster_scenario: Scenario) -> None:
     scenario.wait_for_event("web", "RenewedOrderDuplicated")
 
 
-def test_five_share_one_renewal(cluster_scenario: Scenario) -> None:
-    scenario = cluster_scenario
+def test_five_share_one_renewal(scenario: Scenario) -> None:
     names = unique_names()
     old_order = seed_order(scenario, names, "30s")
     scenario.set_account(renewal_validity="10m")
@@ -125,8 +123,7 @@ def test_five_share_one_renewal(cluster_scenario: Scenario) -> None:
     assert renewed_events() == 1
 
 
-def test_kill_during_renewal_one_renewal(cluster_scenario: Scenario) -> None:
-    scenario = cluster_scenario
+def test_kill_during_renewal_one_renewal(scenario: Scenario) -> None:
     names = unique_names()
     old_order = seed_order(scenario, names, "30s")
     scenario.set_account(renewal_validity="10m")
@@ -164,8 +161,7 @@ def test_kill_during_renewal_one_renewal(cluster_scenario: Scenario) -> None:
     assert scenario.counts().get(RENEWAL_POST) == 1
 
 
-def test_auto_renew_off_waits(cluster_scenario: Scenario) -> None:
-    scenario = cluster_scenario
+def test_auto_renew_off_waits(scenario: Scenario) -> None:
     names = unique_names()
     old_order = seed_order(scenario, names, "30s")
     scenario.set_account(renewal_validity="10m")
@@ -189,8 +185,7 @@ def test_auto_renew_off_waits(cluster_scenario: Scenario) -> None:
     assert scenario.counts().get(RENEWAL_POST, 0) == 0
 
 
-def test_expired_without_replacement_not_ready(cluster_scenario: Scenario) -> None:
-    scenario = cluster_scenario
+def test_expired_without_replacement_not_ready(scenario: Scenario) -> None:
     names = unique_names()
     seed_order(scenario, names, "15s")
     scenario.create_issuer()
@@ -202,8 +197,7 @@ def test_expired_without_replacement_not_ready(cluster_scenario: Scenario) -> No
     assert "expired" in scenario.condition(expired, "Ready")["message"]  # type: ignore[index]
 
 
-def test_manual_annotation_reissues_once(cluster_scenario: Scenario) -> None:
-    scenario = cluster_scenario
+def test_manual_annotation_reissues_once(scenario: Scenario) -> None:
     names = unique_names()
     seed_order(scenario, names, "30d")
     scenario.create_issuer()
@@ -233,8 +227,7 @@ def test_manual_annotation_reissues_once(cluster_scenario: Scenario) -> None:
     assert scenario.counts().get(RENEWAL_POST, 0) == 0
 
 
-def test_failed_renewal_keeps_old_secret(cluster_scenario: Scenario) -> None:
-    scenario = cluster_scenario
+def test_failed_renewal_keeps_old_secret(scenario: Scenario) -> None:
     names = unique_names()
     seed_order(scenario, names, "30s")
     scenario.create_issuer()

@@ -307,6 +307,35 @@ def assert_no_secrets_leaked(scenario: Scenario) -> None:
         assert "PRIVATE KEY" not in text
 
 
+def _finish(scenario: Scenario) -> None:
+    try:
+        assert_no_secrets_leaked(scenario)
+    finally:
+        for operator in scenario.operators:
+            operator.stop()
+        scenario.close()
+
+
+@pytest.fixture(params=[pytest.param("cluster", marks=pytest.mark.cluster), "kmock"])
+def scenario(
+    request: pytest.FixtureRequest,
+    threaded_simulator: ThreadedSimulator,
+    operator_starter: Callable[[str], Callable[..., OperatorProcess]],
+) -> Iterator[Scenario]:
+    """A scenario on each Kubernetes API: the real kube-apiserver, then the kmock emulator."""
+    if request.param == "cluster":
+        control_plane = request.getfixturevalue("control_plane")
+        request.getfixturevalue("installed_crds")
+        kubeconfig = str(control_plane.kubeconfig_path)
+        namespace = request.getfixturevalue("namespace")
+    else:
+        kubeconfig = str(request.getfixturevalue("kmock_kubeconfig"))
+        namespace = request.getfixturevalue("kmock_namespace")
+    started = Scenario(kubeconfig, namespace, threaded_simulator, operator_starter(kubeconfig))
+    yield started
+    _finish(started)
+
+
 @pytest.fixture
 def cluster_scenario(
     control_plane: Any,
@@ -315,13 +344,8 @@ def cluster_scenario(
     threaded_simulator: ThreadedSimulator,
     operator_starter: Callable[[str], Callable[..., OperatorProcess]],
 ) -> Iterator[Scenario]:
-    """A scenario on the local control plane (the real kube-apiserver)."""
+    """A scenario on the local control plane only, for what needs kubectl or admission."""
     kubeconfig = str(control_plane.kubeconfig_path)
     scenario = Scenario(kubeconfig, namespace, threaded_simulator, operator_starter(kubeconfig))
     yield scenario
-    try:
-        assert_no_secrets_leaked(scenario)
-    finally:
-        for operator in scenario.operators:
-            operator.stop()
-        scenario.close()
+    _finish(scenario)
