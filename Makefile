@@ -42,5 +42,11 @@ test: lint typecheck control-plane pytest
 e2e-kind:
 	bash hack/e2e-kind.sh
 
+# Measure the design targets on the local stack (about 90 s); not part of `make test`.
+# Options go in BENCH_ARGS, e.g. `make bench BENCH_ARGS=--quick` or `BENCH_ARGS=--write`.
+.PHONY: bench
+bench: control-plane
+	$(BIN)/python hack/benchmark.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .bin .pytest_cache .mypy_cache .ruff_cache
