@@ -25,7 +25,7 @@ from dupcert.validation import describe_validation_error
 
 
 class IssuerNotReadyError(Exception):
-    """The issuer or one of its Secrets is missing or invalid; the message says which."""
+    """The issuer or one of its Secrets is missing or invalid; the message names which one."""
 
 
 @dataclass

@@ -1,8 +1,9 @@
 """One reconciliation pass of a DuplicateCertificate, free of Kopf.
 
-A pass reads the spec, the status and the Secret, decides whether a certificate is needed,
-gets it (resolving the order, requesting a duplicate exactly once, renewing an order at most
-once), verifies it, writes the Secret and the status, and returns when it wants to run again.
+A pass reads the spec, the status and the Secret, and decides whether a certificate is
+needed. It gets one by resolving the order, requesting a duplicate exactly once, or renewing
+an order at most once. Then it verifies the certificate, writes the Secret and the status, and
+returns when it wants to run again.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ EventRecorder = Callable[[str, str, str], None]
 
 @dataclass
 class Dependencies:
-    """What a pass needs from outside: API clients, settings and the clock."""
+    """External dependencies of a pass: API clients, settings and the clock."""
 
     kube: Kube
     settings: OperatorSettings

@@ -128,7 +128,7 @@ async def take_own_renewal(
     """Return the order's primary certificate when it was issued for our key.
 
     The resource that renewed an order made the renewal's CSR from its next key, so the
-    renewed order's own certificate is its new certificate; nobody else's key matches.
+    renewed order's own certificate is its new certificate, and no other resource's key matches it.
     """
     try:
         pem = await client.download_order_certificate(order_id, "pem_all")
@@ -213,7 +213,7 @@ class RenewalLease:
         return None
 
     async def record_renewal(self, renewed_order_id: int) -> None:
-        """Write the renewed order id on the lease, so nobody renews the order again."""
+        """Write the renewed order id on the lease, so that no resource renews the order again."""
         for _attempt in range(3):
             lease = await self.kube.get_lease(self.namespace, self.name)
             if lease is None:

@@ -1,7 +1,7 @@
 """Kopf handlers of DuplicateCertificate: one daemon per resource runs the passes.
 
 The daemon sleeps until the time the last pass asked for (renewal, retry, approval poll),
-or until the spec or the renew annotation changes, so an idle operator uses no CPU and
+or until the spec or the renew annotation changes. So an idle operator uses no CPU, and
 each resource is requeued for its own renewal time.
 """
 
