@@ -16,13 +16,12 @@ from dupcert.storage.kube import Kube
 
 @dataclass(frozen=True)
 class IssuerCheck:
-    """Result of a check: the status to write and whether to retry soon."""
+    """Result of a check: the status to write and the Ready condition's parts."""
 
     status: dict[str, Any]
     ready: bool
     reason: str
     message: str
-    retryable: bool
 
 
 async def check_issuer(
@@ -38,7 +37,6 @@ async def check_issuer(
     name = metadata["name"]
     namespace = metadata.get("namespace") if kind is IssuerKind.ISSUER else None
     account_id = None
-    retryable = True
     try:
         issuer = await build_issuer(
             kube, kind, name, namespace, body.get("spec") or {}, settings, clients
@@ -58,7 +56,6 @@ async def check_issuer(
     except CertCentralError as error:
         ready, reason = False, Reason.CERTCENTRAL_UNAVAILABLE
         message = f"CertCentral call failed: {error}"
-        retryable = True
 
     conditions = set_condition(
         (body.get("status") or {}).get("conditions"),
@@ -72,4 +69,4 @@ async def check_issuer(
     status: dict[str, Any] = {"conditions": conditions}
     if account_id is not None:
         status["accountId"] = account_id
-    return IssuerCheck(status, ready, reason, message, retryable and not ready)
+    return IssuerCheck(status, ready, reason, message)

@@ -576,7 +576,7 @@ class Reconciler:
         """Serial of the certificate this issuance replaces, from status.
 
         Status, not the Secret: after a crash between writing the Secret and the status, the
-        Secret already holds this issuance's own duplicate, which must still be found.
+        Secret already contains this issuance's own duplicate, which must still be found.
         """
         serial = self.status.get("serialNumber")
         try:
