@@ -169,10 +169,10 @@ class Budget:
         self.deadline = time.monotonic() + seconds
         self.seconds = seconds
 
-    def require(self, seconds: float, what: str) -> None:
+    def require(self, seconds: float, purpose: str) -> None:
         left = self.deadline - time.monotonic()
         if left < seconds:
-            raise TimeoutError(f"only {left:.0f} s of the budget are left for {what}")
+            raise TimeoutError(f"only {left:.0f} s of the budget are left for {purpose}")
 
     def remaining(self, cap: float | None = None) -> float:
         left = self.deadline - time.monotonic()
