@@ -50,7 +50,7 @@ import yaml
 
 import dupcert
 from dupcert.controlplane import ControlPlane
-from dupcert.demo import _wait_for_crds, apply_documents
+from dupcert.demo import apply_documents, wait_for_crds
 from dupcert.resources import (
     CLUSTER_ISSUER_PLURAL,
     DUPLICATE_CERTIFICATE_PLURAL,
@@ -546,7 +546,7 @@ def running_stack(args: argparse.Namespace, budget: Budget) -> Iterator[Stack]:
         exits.callback(api.close)
         crds = [yaml.safe_load(p.read_text()) for p in sorted(Path("crds").glob("*.yaml"))]
         apply_documents(api, crds)
-        _wait_for_crds(api, budget.remaining(60))
+        wait_for_crds(api, budget.remaining(60))
         apply_documents(api, setup_documents(simulator))
 
         operator = Operator(kubeconfig, workdir / "operator.log")

@@ -157,7 +157,7 @@ def apply_documents(api: kubernetes.client.ApiClient, documents: list[dict[str, 
             raise ValueError(f"the demo cannot apply a {kind}")
 
 
-def _wait_for_crds(api: kubernetes.client.ApiClient, timeout: float) -> None:
+def wait_for_crds(api: kubernetes.client.ApiClient, timeout: float) -> None:
     extensions = kubernetes.client.ApiextensionsV1Api(api)
     deadline = time.monotonic() + timeout
     for path in sorted(Path("crds").glob("*.yaml")):
@@ -270,7 +270,7 @@ def main(args: argparse.Namespace) -> int:
 
         crds = [yaml.safe_load(p.read_text()) for p in sorted(Path("crds").glob("*.yaml"))]
         apply_documents(api, crds)
-        _wait_for_crds(api, 60)
+        wait_for_crds(api, 60)
         namespaces = [
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}}
             for n in (DEMO_NAMESPACE, OPERATOR_NAMESPACE)

@@ -333,17 +333,6 @@ class Reconciler:
         current_valid = current is not None and current.not_after > self.now
         keep_ready = current_valid and self._spec_matches
 
-        # Say what is happening before the first CertCentral call.
-        conditions = self._with(self._conditions(), ISSUING, True, trigger.reason, trigger.message)
-        if current is not None and not current_valid:
-            expired = f"Certificate expired on {format_time(current.not_after)}"
-            conditions = self._with(conditions, READY, False, Reason.EXPIRED, expired)
-        elif not keep_ready:
-            conditions = self._with(conditions, READY, False, trigger.reason, trigger.message)
-        if self.status.get("issuanceTrigger") != trigger.reason:
-            self.record_event("Normal", "Issuing", trigger.message)
-        await self._set_conditions(conditions, issuanceTrigger=trigger.reason)
-
         try:
             issuer = await load_issuer(
                 kube, spec.issuer_ref, self.namespace, settings, self.deps.clients
@@ -364,10 +353,23 @@ class Reconciler:
             )
         except NextKeyConflictError as error:
             raise _Failure(Reason.SECRET_CONFLICT, str(error)) from None
-        if self.status.get("nextPrivateKeySecretName") != next_key.secret_name:
-            await self._write_status({"nextPrivateKeySecretName": next_key.secret_name})
         if not next_key.reused:
             self.logger.info("Generated a new %s private key", spec.private_key.algorithm.value)
+
+        # Say what is happening, in one status write, before the first CertCentral call.
+        conditions = self._with(self._conditions(), ISSUING, True, trigger.reason, trigger.message)
+        if current is not None and not current_valid:
+            expired = f"Certificate expired on {format_time(current.not_after)}"
+            conditions = self._with(conditions, READY, False, Reason.EXPIRED, expired)
+        elif not keep_ready:
+            conditions = self._with(conditions, READY, False, trigger.reason, trigger.message)
+        if self.status.get("issuanceTrigger") != trigger.reason:
+            self.record_event("Normal", "Issuing", trigger.message)
+        await self._set_conditions(
+            conditions,
+            issuanceTrigger=trigger.reason,
+            nextPrivateKeySecretName=next_key.secret_name,
+        )
 
         try:
             fetched, order_id, event_reason = await self._obtain(
