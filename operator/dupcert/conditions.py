@@ -21,15 +21,18 @@ class Reason:
     CREDENTIALS_VALID = "CredentialsValid"
     # The spec is invalid; the message names the field and the fix. No retry until it changes.
     INVALID_SPEC = "InvalidSpec"
-    # The issuer does not exist, is invalid, or its Secrets are missing.
+    # The issuer does not exist, is invalid, or its Secrets are missing, or TLS verification of
+    # CertCentral's certificate failed (the message names spec.caBundleSecretRef).
     ISSUER_NOT_READY = "IssuerNotReady"
+    # CertCentral has no product with the issuer's spec.productNameId.
+    INVALID_PRODUCT = "InvalidProduct"
     # CertCentral rejected the API key (HTTP 401 or 403 access_denied_invalid_key).
     CREDENTIALS_INVALID = "CredentialsInvalid"
     # No issued, unexpired order of the issuer's organization and product allows the names.
     ORDER_NOT_FOUND = "OrderNotFound"
     # The pinned spec.orderId does not allow the names, or is not issued.
     ORDER_MISMATCH = "OrderMismatch"
-    # Duplicates are disabled for the account or the order's product.
+    # Duplicates are disabled for the account, the order's product or the issuer's product.
     DUPLICATES_NOT_ALLOWED = "DuplicatesNotAllowed"
     # The duplicate request waits for an approver in CertCentral.
     PENDING_APPROVAL = "PendingApproval"
