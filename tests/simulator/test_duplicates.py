@@ -525,6 +525,22 @@ async def test_request_list_filters(
     assert all(r["status"] == "approved" for r in new_requests.json()["requests"])
 
 
+async def test_request_search_matches_email_or_cn(
+    sim_client: httpx.AsyncClient,
+) -> None:
+    by_email = await sim_client.get(
+        "/request", params={"filters[search]": "simulator.user@example.com"}
+    )
+    by_cn = await sim_client.get("/request", params={"filters[search]": PLUS_CN})
+    by_part = await sim_client.get("/request", params={"filters[search]": "%demo.example"})
+    by_other = await sim_client.get("/request", params={"filters[search]": "nobody@example.com"})
+
+    assert len(by_email.json()["requests"]) == 2
+    assert len(by_cn.json()["requests"]) == 1
+    assert len(by_part.json()["requests"]) == 2
+    assert "requests" not in by_other.json()
+
+
 async def test_other_account_cannot_duplicate(simulator_factory: SimulatorFactory) -> None:
     seed = {
         "accounts": [

@@ -44,6 +44,7 @@ LIST_SEED: dict[str, Any] = {
             organization_id=2,
             date_created="2025-02-10T08:00:00+00:00",
             valid_for="60d",
+            disable_renewal_notifications=True,
         ),
         _order(
             13,
@@ -69,6 +70,9 @@ LIST_SEED: dict[str, Any] = {
         ),
     ],
 }
+
+
+ALL_IDS = [11, 12, 13, 14, 15, 16]
 
 
 @pytest.fixture
@@ -177,6 +181,25 @@ async def test_list_unknown_sort_rejected(list_client: httpx.AsyncClient) -> Non
         ("date_created", "<2025-01-10", [14]),
         ("date_created", "2025-01-10", [11]),
         ("search", "%renewal", [16]),
+        ("search", "%RENEWAL", [16]),
+        ("search", "b.example.com", [12]),
+        ("search", "%c.example", [13]),
+        ("search", "renewal", []),
+        ("search", "simulator.user@example.com", ALL_IDS),
+        ("search", "%simulator.user@", ALL_IDS),
+        ("user_id", "7000001", ALL_IDS),
+        ("user_id", "7000002", []),
+        ("email", "simulator.user@example.com", ALL_IDS),
+        ("email", "%@example.com", ALL_IDS),
+        ("email", "someone@example.com", []),
+        ("container_id", "9", ALL_IDS),
+        ("container_id", "10", []),
+        ("origin", "certcentral", ALL_IDS),
+        ("origin", "migrated", []),
+        ("origin", "migrated,certcentral", ALL_IDS),
+        ("disable_renewal_notifications", "1", [12]),
+        ("disable_renewal_notifications", "0", [11, 13, 14, 15, 16]),
+        ("metadata_id", "5", []),
     ],
 )
 async def test_list_filter(
@@ -203,6 +226,37 @@ async def test_list_unknown_filter_rejected(list_client: httpx.AsyncClient) -> N
     response = await list_client.get("/order/certificate", params={"filters[colour]": "red"})
     assert response.status_code == 400
     assert response.json()["errors"][0]["code"] == "invalid_filter"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("origin", "legacy"),
+        ("origin", ""),
+        ("metadata_id", "colour"),
+        ("user_id", "me"),
+        ("container_id", "root"),
+        ("disable_renewal_notifications", "yes"),
+    ],
+)
+async def test_list_bad_filter_value_rejected(
+    list_client: httpx.AsyncClient, name: str, value: str
+) -> None:
+    response = await list_client.get("/order/certificate", params={f"filters[{name}]": value})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "invalid_filter"
+    assert name in response.json()["errors"][0]["message"]
+
+
+async def test_renewal_notifications_flag_shown(list_client: httpx.AsyncClient) -> None:
+    listing = await list_client.get("/order/certificate", params={"filters[id]": "11,12"})
+    disabled_info = (await list_client.get("/order/certificate/12")).json()
+    enabled_info = (await list_client.get("/order/certificate/11")).json()
+
+    flags = {o["id"]: o["disable_renewal_notifications"] for o in listing.json()["orders"]}
+    assert flags == {11: False, 12: True}
+    assert disabled_info["disable_renewal_notifications"] is True
+    assert enabled_info["disable_renewal_notifications"] is False
 
 
 async def test_list_empty_omits_orders_key(list_client: httpx.AsyncClient) -> None:

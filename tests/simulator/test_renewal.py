@@ -116,6 +116,25 @@ async def test_new_order_without_renewal(
     assert old["is_renewed"] is False
 
 
+async def test_order_body_disables_renewal_notifications(
+    simulator: SimulatorServer, sim_client: httpx.AsyncClient
+) -> None:
+    _, csr = make_csr()
+    body = renewal_body(None, simulator.organization_id, csr)
+    body["disable_renewal_notifications"] = True
+
+    response = await sim_client.post("/order/certificate/ssl_plus", json=body)
+    new_id = response.json()["id"]
+    new = (await sim_client.get(f"/order/certificate/{new_id}")).json()
+    disabled = await sim_client.get(
+        "/order/certificate", params={"filters[disable_renewal_notifications]": "1"}
+    )
+
+    assert response.status_code == 201
+    assert new["disable_renewal_notifications"] is True
+    assert [order["id"] for order in disabled.json()["orders"]] == [new_id]
+
+
 async def test_renewal_pending_then_rejected(
     simulator: SimulatorServer, sim_client: httpx.AsyncClient, sim_admin: httpx.AsyncClient
 ) -> None:

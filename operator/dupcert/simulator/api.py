@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -14,9 +13,6 @@ from dupcert.simulator.bodies import DuplicateBody, OrderBody, RequestStatusBody
 from dupcert.simulator.ca import format_serial_number, thumbprint
 from dupcert.simulator.errors import ApiError, invalid_request, not_found
 from dupcert.simulator.listing import (
-    date_matcher,
-    flag_value,
-    int_values,
     page_envelope,
     parse_filters,
     parse_page,
@@ -24,13 +20,14 @@ from dupcert.simulator.listing import (
     split_values,
     text_matcher,
 )
-from dupcert.simulator.model import Account, Certificate, Order, Request
+from dupcert.simulator.model import SIMULATOR_USER, Account, Certificate, Order, Request
 from dupcert.simulator.operations import (
     find_request,
     place_order,
     request_duplicate,
     update_request_status,
 )
+from dupcert.simulator.order_filters import ORDER_FILTERS, order_predicates
 from dupcert.simulator.render import (
     chain_entries,
     pem_text,
@@ -51,20 +48,6 @@ ACCOUNT_KEY = web.RequestKey("simulator_account", Account)
 PEM_CONTENT_TYPE = "application/x-pem-file"
 P7B_CONTENT_TYPE = "application/x-pkcs7-certificates"
 
-ORDER_FILTERS = (
-    "id",
-    "status",
-    "organization_id",
-    "product_name_id",
-    "common_name",
-    "domain_name",
-    "is_renewed",
-    "date_created",
-    "valid_till",
-    "certificate_id",
-    "serial_number",
-    "search",
-)
 REQUEST_FILTERS = ("status", "type", "search")
 
 
@@ -126,61 +109,6 @@ async def get_account(request: web.Request) -> web.Response:
     return json_response(render_account(_state(request), _account(request)))
 
 
-def _order_predicates(state: SimulatorState, filters: dict[str, str], now: datetime) -> list[Any]:
-    predicates: list[Any] = []
-
-    def names(order: Order) -> list[str]:
-        return state.primary_certificate(order).dns_names
-
-    for name, value in filters.items():
-        if name == "id":
-            ids = int_values(name, value)
-            predicates.append(lambda order, ids=ids: order.id in ids)
-        elif name == "status":
-            wanted = set(split_values(value))
-            if "issued" in wanted:
-                # CertCentral's `issued` filter also matches orders whose certificate expired.
-                wanted.add("expired")
-            predicates.append(lambda order, wanted=wanted: state.order_status(order, now) in wanted)
-        elif name == "organization_id":
-            ids = int_values(name, value)
-            predicates.append(lambda order, ids=ids: order.organization_id in ids)
-        elif name == "product_name_id":
-            products = set(split_values(value))
-            predicates.append(lambda order, products=products: order.product_name_id in products)
-        elif name in ("common_name", "search"):
-            match = text_matcher(value)
-            predicates.append(
-                lambda order, match=match: match(state.primary_certificate(order).common_name)
-            )
-        elif name == "domain_name":
-            match = text_matcher(value)
-            predicates.append(lambda order, match=match: any(match(n) for n in names(order)))
-        elif name == "is_renewed":
-            flag = flag_value(name, value)
-            predicates.append(lambda order, flag=flag: order.is_renewed == flag)
-        elif name == "date_created":
-            when = date_matcher(value)
-            predicates.append(lambda order, when=when: when(order.date_created))
-        elif name == "valid_till":
-            when = date_matcher(value)
-            predicates.append(
-                lambda order, when=when: when(state.primary_certificate(order).valid_till)
-            )
-        elif name == "certificate_id":
-            ids = int_values(name, value)
-            predicates.append(lambda order, ids=ids: order.primary_certificate_id in ids)
-        elif name == "serial_number":
-            serials = {part.upper().lstrip("0") for part in split_values(value)}
-            predicates.append(lambda order, serials=serials: _serial(state, order) in serials)
-    return predicates
-
-
-def _serial(state: SimulatorState, order: Order) -> str:
-    primary = state.primary_certificate(order)
-    return f"{primary.x509.serial_number:X}" if primary.x509 is not None else ""
-
-
 async def list_orders(request: web.Request) -> web.Response:
     """`GET /order/certificate`: filter, sort and page the account's orders."""
     state = _state(request)
@@ -188,7 +116,7 @@ async def list_orders(request: web.Request) -> web.Response:
     now = utc_now()
     filters = parse_filters(request.query, ORDER_FILTERS)
     page = parse_page(request.query)
-    predicates = _order_predicates(state, filters, now)
+    predicates = order_predicates(state, filters, now)
     orders = [
         order
         for order in state.orders.values()
@@ -293,9 +221,13 @@ async def list_requests(request: web.Request) -> web.Response:
         types = set(split_values(filters["type"]))
         found = [item for item in found if item.type in types]
     if "search" in filters:
+        # As on the order list, `search` matches the common name or the requester's email.
         match = text_matcher(filters["search"])
         found = [
-            item for item in found if match(state.certificates[item.certificate_id].common_name)
+            item
+            for item in found
+            if match(state.certificates[item.certificate_id].common_name)
+            or match(SIMULATOR_USER.email)
         ]
 
     sort_keys: dict[str, Any] = {

@@ -56,6 +56,7 @@ class OrderBody(_Body):
     validity_years: int | None = None
     skip_approval: bool = False
     comments: str | None = None
+    disable_renewal_notifications: bool = False
 
 
 class RequestStatusBody(_Body):

@@ -14,6 +14,23 @@ RequestType = Literal["new_request", "duplicate"]
 RequestStatus = Literal["submitted", "pending", "approved", "rejected"]
 
 
+@dataclass(frozen=True)
+class User:
+    """A CertCentral user, as named in orders, requests and duplicates."""
+
+    id: int
+    first_name: str
+    last_name: str
+    email: str
+
+
+# The one user the simulator models. It places every order and request of every account, because
+# CertCentral always names a user on them.
+SIMULATOR_USER = User(
+    id=7000001, first_name="Simulator", last_name="User", email="simulator.user@example.com"
+)
+
+
 @dataclass
 class Account:
     """A CertCentral account, its settings, and the API key that authenticates as it."""
@@ -106,9 +123,15 @@ class Order:
     renewal_of_order_id: int | None = None
     renewed_order_id: int = 0
     allow_duplicates: bool | None = None
+    disable_renewal_notifications: bool = False
     duplicate_certificate_ids: list[int] = field(default_factory=list)
     request_ids: list[int] = field(default_factory=list)
     renewal_count: int = 0
+
+    @property
+    def container_id(self) -> int:
+        """The order's container id, which is the account id: each account has one container."""
+        return self.account_id
 
     @property
     def is_renewal(self) -> bool:

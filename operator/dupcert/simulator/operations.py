@@ -205,6 +205,7 @@ def place_order(
         date_created=now,
         primary_certificate_id=state.next_certificate_id(),
         validity=account.renewal_validity,
+        disable_renewal_notifications=body.disable_renewal_notifications,
     )
     certificate = Certificate(
         id=order.primary_certificate_id,

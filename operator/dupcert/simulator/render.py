@@ -11,24 +11,17 @@ from dupcert.simulator.ca import (
     subject_common_name,
     thumbprint,
 )
-from dupcert.simulator.model import Account, Certificate, Order, Request
+from dupcert.simulator.model import SIMULATOR_USER, Account, Certificate, Order, Request, User
 from dupcert.simulator.operations import Submission
 from dupcert.simulator.products import Product, validation_name
 from dupcert.simulator.state import SimulatorState
 
 JsonObject = dict[str, Any]
 
-# The one user every order is placed by; CertCentral orders always name a user.
-SIMULATOR_USER: JsonObject = {
-    "id": 7000001,
-    "first_name": "Simulator",
-    "last_name": "User",
-    "email": "simulator.user@example.com",
-}
 _CONTACT: JsonObject = {
-    "first_name": "Simulator",
-    "last_name": "User",
-    "email": "simulator.user@example.com",
+    "first_name": SIMULATOR_USER.first_name,
+    "last_name": SIMULATOR_USER.last_name,
+    "email": SIMULATOR_USER.email,
     "telephone": "5555550100",
 }
 _SERVER_PLATFORMS = {-1: "OTHER", 2: "Apache", 45: "nginx"}
@@ -63,6 +56,15 @@ def _server_platform(platform_id: int) -> JsonObject:
         "name": _SERVER_PLATFORMS.get(platform_id, f"Platform {platform_id}"),
         "install_url": "",
         "csr_url": "",
+    }
+
+
+def _user(user: User) -> JsonObject:
+    return {
+        "id": user.id,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "email": user.email,
     }
 
 
@@ -125,7 +127,7 @@ def render_order_list_item(state: SimulatorState, order: Order, now: datetime) -
         "date_created": iso_timestamp(order.date_created),
         "organization": _organization(state, order),
         "validity_years": 1,
-        "disable_renewal_notifications": False,
+        "disable_renewal_notifications": order.disable_renewal_notifications,
         "container": _container(state.accounts[order.account_id]),
         "product": _product_summary(product),
         "has_duplicates": bool(order.duplicate_certificate_ids),
@@ -193,18 +195,18 @@ def render_order(state: SimulatorState, order: Order, now: datetime) -> JsonObje
             "display_name": organization.name,
             "is_active": True,
         },
-        "disable_renewal_notifications": False,
+        "disable_renewal_notifications": order.disable_renewal_notifications,
         "container": _container(account),
         "product": _product_with_validation(product),
         "organization_contact": dict(_CONTACT),
         "technical_contact": dict(_CONTACT),
-        "user": dict(SIMULATOR_USER),
+        "user": _user(SIMULATOR_USER),
         "requests": [_order_request_summary(state.requests[rid]) for rid in order.request_ids],
         "receipt_id": order.id,
         "cs_provisioning_method": "none",
         "public_id": f"SIM{order.id:012d}",
         "allow_duplicates": state.order_allows_duplicates(order),
-        "user_assignments": [dict(SIMULATOR_USER)],
+        "user_assignments": [_user(SIMULATOR_USER)],
         "payment_method": "balance",
         "disable_ct": False,
         "validity_years": 1,
@@ -247,9 +249,9 @@ def render_duplicate(state: SimulatorState, certificate: Certificate, now: datet
         "sub_id": certificate.sub_id or "000",
         "public_id": f"SIMD{certificate.id:012d}",
         "archived": "1" if certificate.archived else "0",
-        "user_id": SIMULATOR_USER["id"],
-        "firstname": SIMULATOR_USER["first_name"],
-        "lastname": SIMULATOR_USER["last_name"],
+        "user_id": SIMULATOR_USER.id,
+        "firstname": SIMULATOR_USER.first_name,
+        "lastname": SIMULATOR_USER.last_name,
     }
     if certificate.x509 is not None and certificate.valid_from and certificate.valid_till:
         item["thumbprint"] = thumbprint(certificate.x509)
@@ -291,10 +293,10 @@ def render_request(state: SimulatorState, request: Request, now: datetime) -> Js
         "date_created": iso_timestamp(order.date_created),
         "organization": dict(organization),
         "validity_years": 1,
-        "disable_renewal_notifications": False,
+        "disable_renewal_notifications": order.disable_renewal_notifications,
         "container": _container(state.accounts[order.account_id]),
         "product": _product_with_validation(state.products[order.product_name_id]),
-        "user": dict(SIMULATOR_USER),
+        "user": _user(SIMULATOR_USER),
     }
     if order.renewal_of_order_id is not None:
         old_order = state.orders.get(order.renewal_of_order_id)
@@ -306,13 +308,13 @@ def render_request(state: SimulatorState, request: Request, now: datetime) -> Js
         "date": iso_timestamp(request.date),
         "type": request.type,
         "status": status,
-        "requester": dict(SIMULATOR_USER),
+        "requester": _user(SIMULATOR_USER),
         "order": order_view,
         "comments": request.comments,
     }
     if request.date_processed is not None and stale_order_status is None:
         body["date_processed"] = iso_timestamp(request.date_processed)
-        body["processor"] = dict(SIMULATOR_USER)
+        body["processor"] = _user(SIMULATOR_USER)
         body["processor_comment"] = request.processor_comment
     return body
 
@@ -327,7 +329,7 @@ def render_request_list_item(state: SimulatorState, request: Request) -> JsonObj
         "date": iso_timestamp(request.date),
         "type": request.type,
         "status": status,
-        "requester": dict(SIMULATOR_USER),
+        "requester": _user(SIMULATOR_USER),
         "order": {
             "id": order.id,
             "certificate": {"common_name": certificate.common_name},

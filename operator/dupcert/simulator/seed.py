@@ -118,6 +118,7 @@ class SeedOrder(BaseModel):
     key_algorithm: KeyAlgorithm = "rsa-2048"
     signature_hash: SignatureHash = "sha256"
     allow_duplicates: bool | None = None
+    disable_renewal_notifications: bool = False
 
     @field_validator("valid_from", "valid_till", "date_created")
     @classmethod

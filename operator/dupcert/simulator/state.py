@@ -197,6 +197,7 @@ class SimulatorState:
             primary_certificate_id=certificate.id,
             validity=valid_till - valid_from,
             allow_duplicates=seed_order.allow_duplicates,
+            disable_renewal_notifications=seed_order.disable_renewal_notifications,
         )
         if seed_order.status in ISSUED_ORDER_STATUSES:
             key = generate_private_key(seed_order.key_algorithm)
