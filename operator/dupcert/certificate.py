@@ -69,6 +69,14 @@ class RenewBeforeTooLongError(Exception):
     """renewBefore is not shorter than the certificate's lifetime."""
 
 
+def format_duration(delta: timedelta) -> str:
+    """Format a duration in Go's style, as spec.renewBefore is written: 2160h0m0s."""
+    seconds = int(delta.total_seconds())
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}h{minutes}m{seconds}s"
+
+
 def renewal_time(
     not_before: datetime, not_after: datetime, renew_before: timedelta | None
 ) -> datetime:
@@ -81,9 +89,9 @@ def renewal_time(
         renew_before = lifetime / 3
     elif renew_before >= lifetime:
         raise RenewBeforeTooLongError(
-            f"spec.renewBefore ({renew_before}) is not shorter than the certificate's lifetime "
-            f"({lifetime}); use a shorter duration or remove it to renew a third of the "
-            "lifetime before expiry"
+            f"spec.renewBefore ({format_duration(renew_before)}) is not shorter than the "
+            f"certificate's lifetime ({format_duration(lifetime)}); use a shorter duration or "
+            "remove it to renew a third of the lifetime before expiry"
         )
     return (not_after - renew_before).replace(microsecond=0)
 

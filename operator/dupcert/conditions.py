@@ -44,6 +44,8 @@ class Reason:
     INVALID_CERTIFICATE = "InvalidCertificate"
     # The target Secret exists and belongs to someone else; it is left untouched.
     SECRET_CONFLICT = "SecretConflict"
+    # The API server rejected the TLS Secret (for example an invalid template label).
+    SECRET_WRITE_FAILED = "SecretWriteFailed"
     # CertCentral or the network failed in a way that is retried with backoff.
     CERTCENTRAL_UNAVAILABLE = "CertCentralUnavailable"
     # CertCentral rejected the request for another reason; the message carries its error.

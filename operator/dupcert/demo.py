@@ -28,7 +28,7 @@ import kubernetes
 import yaml
 from cryptography import x509
 
-from dupcert.pki import certificate_names, is_ca, load_pem_chain
+from dupcert.pki import certificate_names, is_ca, load_pem_chain, serial_to_hex
 from dupcert.resources import DUPLICATE_CERTIFICATE_PLURAL, GROUP, VERSION
 
 DEMO_NAMESPACE = "dupcert-demo"
@@ -226,7 +226,7 @@ def describe_secret(api: kubernetes.client.ApiClient, name: str) -> list[str]:
         f"Secret {DEMO_NAMESPACE}/{name} ({secret.type}), keys: {', '.join(sorted(secret.data))}",
         f"  subject:   {leaf.subject.rfc4514_string()}",
         f"  SANs:      {', '.join(certificate_names(leaf))}",
-        f"  serial:    {format(leaf.serial_number, 'x')}",
+        f"  serial:    {serial_to_hex(leaf.serial_number)}",
         f"  issuer:    {leaf.issuer.rfc4514_string()}",
         f"  notAfter:  {leaf.not_valid_after_utc.isoformat()}",
         f"  order id:  {annotations.get('dupcert.io/order-id')}",

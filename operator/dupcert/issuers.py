@@ -89,11 +89,16 @@ async def _read_secret_value(
             f"{field_path}: Secret {namespace}/{name} with the {purpose} was not found; "
             f"create it or fix {field_path}.name"
         )
-    value = decode(secret, key)
-    if not value or not value.strip():
+    if key not in (secret.get("data") or {}):
         raise IssuerNotReadyError(
             f"{field_path}: Secret {namespace}/{name} has no key {key!r} with the {purpose}; "
             f"add it or fix {field_path}.key"
+        )
+    value = decode(secret, key)
+    if not value or not value.strip():
+        raise IssuerNotReadyError(
+            f"{field_path}: key {key!r} of Secret {namespace}/{name} is empty; store the "
+            f"{purpose} in it"
         )
     try:
         return value.decode().strip()

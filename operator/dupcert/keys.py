@@ -7,6 +7,7 @@ instead of requesting a second one.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,6 +86,7 @@ async def ensure_next_key(
     common_name: str,
     names: list[str],
     current_key: PrivateKey | None,
+    owner_uid: str | None = None,
 ) -> NextKey:
     """Return the key and CSR for this issuance, reusing the stored ones when they still fit.
 
@@ -114,9 +116,12 @@ async def ensure_next_key(
     ):
         key = current_key
     else:
-        key = generate_private_key(settings.algorithm, settings.effective_size)
+        # Key generation takes seconds for large RSA keys: keep the event loop free meanwhile.
+        key = await asyncio.to_thread(
+            generate_private_key, settings.algorithm, settings.effective_size
+        )
     key_pem = private_key_to_pem(key)
-    csr_pem = build_csr(key, common_name, names, spec.signature_hash)
+    csr_pem = await asyncio.to_thread(build_csr, key, common_name, names, spec.signature_hash)
     body = build_next_key_secret(
         namespace=namespace,
         certificate_name=certificate_name,
@@ -124,6 +129,7 @@ async def ensure_next_key(
         csr_pem=csr_pem,
         algorithm=settings.algorithm.value,
         size=settings.effective_size,
+        owner_uid=owner_uid,
     )
     try:
         await kube.create_secret(namespace, body)

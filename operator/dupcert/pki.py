@@ -19,7 +19,6 @@ PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 _CURVES: dict[int, ec.EllipticCurve] = {
     256: ec.SECP256R1(),
     384: ec.SECP384R1(),
-    521: ec.SECP521R1(),
 }
 _HASHES: dict[str, hashes.SHA256 | hashes.SHA384 | hashes.SHA512] = {
     "sha256": hashes.SHA256(),
@@ -45,6 +44,12 @@ def private_key_to_pem(key: PrivateKey) -> bytes:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
+
+
+def serial_to_hex(serial: int) -> str:
+    """Format a serial number as CertCentral shows it: upper-case hex, whole bytes."""
+    digits = format(serial, "X")
+    return digits.zfill(len(digits) + len(digits) % 2)
 
 
 def load_private_key(pem: bytes) -> PrivateKey:
@@ -152,7 +157,7 @@ class VerifiedChain:
 
     @property
     def serial_hex(self) -> str:
-        return format(self.leaf.serial_number, "x")
+        return serial_to_hex(self.leaf.serial_number)
 
     @property
     def not_before(self) -> datetime:

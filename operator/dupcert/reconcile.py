@@ -62,7 +62,7 @@ from dupcert.resolve import (
 )
 from dupcert.resources import DUPLICATE_CERTIFICATE_PLURAL, DuplicateCertificateSpec
 from dupcert.settings import OperatorSettings
-from dupcert.storage.kube import ConflictError, Kube
+from dupcert.storage.kube import ConflictError, Kube, KubeError
 from dupcert.storage.secrets import (
     IssuedCertificate,
     apply_secret_template,
@@ -134,6 +134,7 @@ class Reconciler:
         self.name: str = metadata["name"]
         self.namespace: str = metadata["namespace"]
         self.generation: int | None = metadata.get("generation")
+        self.uid: str | None = metadata.get("uid")
         self.annotations: dict[str, str] = metadata.get("annotations") or {}
         self.raw_spec: dict[str, Any] = body.get("spec") or {}
         self.status: dict[str, Any] = dict(body.get("status") or {})
@@ -179,27 +180,47 @@ class Reconciler:
             await self._fail(Reason.INVALID_SPEC, str(error), retry=False, current_ok=False)
             return None
         try:
-            return await self._reconcile(spec)
+            delay = await self._reconcile(spec)
         except _Failure as failure:
-            return await self._fail(
+            delay = await self._fail(
                 failure.reason, failure.message, retry=failure.retry, current_ok=None
             )
+        return self._wake_by_expiry(delay)
+
+    def _wake_by_expiry(self, delay: float | None) -> float | None:
+        """Wake up by notAfter at the latest, so Ready never outlives the certificate."""
+        current = self._current
+        if current is None or current.not_after <= self.now:
+            return delay
+        until_expiry = (current.not_after - self.now).total_seconds() + 1.0
+        return until_expiry if delay is None else min(delay, until_expiry)
 
     async def _reconcile(self, spec: DuplicateCertificateSpec) -> float | None:
         kube = self.deps.kube
         secret = await kube.get_secret(self.namespace, spec.secret_name)
         if secret is not None and owner_of(secret) != self.name:
+            owner = owner_of(secret)
+            whose = (
+                f"belongs to DuplicateCertificate {owner}"
+                if owner
+                else "was not created by dupcert"
+            )
             raise _Failure(
                 Reason.SECRET_CONFLICT,
-                f"Secret {self.namespace}/{spec.secret_name} exists and was not created by dupcert "
-                "for this DuplicateCertificate, so it is left untouched; delete it or set another "
-                "spec.secretName",
+                f"Secret {self.namespace}/{spec.secret_name} exists and {whose}, so it is left "
+                "untouched; delete it or set another spec.secretName",
             )
         current = read_current_certificate(secret) if secret is not None else None
         self._current = current
         self._spec_matches = current is not None and self.status.get(
             "issuanceHash"
         ) == issuance_hash(spec)
+
+        if current is not None and current.not_after <= self.now:
+            # Said first, so no backoff or wait below can leave Ready claiming it.
+            expired = f"Certificate expired on {format_time(current.not_after)}"
+            conditions = self._with(self._conditions(), READY, False, Reason.EXPIRED, expired)
+            await self._set_conditions(conditions)
 
         trigger = self._decide_trigger(spec, secret, current)
         if trigger is None:
@@ -213,12 +234,19 @@ class Reconciler:
             next_retry is not None
             and next_retry > self.now
             and self.status.get("failedGeneration") == self.generation
-            and trigger.reason != Reason.MANUALLY_TRIGGERED
+            and self._manual_request() is None
         ):
             self.logger.debug("Backing off until %s", format_time(next_retry))
             return (next_retry - self.now).total_seconds()
 
         return await self._issue(spec, trigger, current)
+
+    def _manual_request(self) -> str | None:
+        """Return the renew annotation's value when it has not been acted on yet."""
+        requested = self.annotations.get(ANNOTATION_RENEW_REQUESTED_AT)
+        if requested and requested != self.status.get("renewRequestedAt"):
+            return requested
+        return None
 
     def _decide_trigger(
         self,
@@ -246,8 +274,8 @@ class Reconciler:
             return Trigger(
                 "SpecChanged", "Issuing a duplicate because the spec changed since the last one"
             )
-        requested = self.annotations.get(ANNOTATION_RENEW_REQUESTED_AT)
-        if requested and requested != self.status.get("renewRequestedAt"):
+        requested = self._manual_request()
+        if requested:
             return Trigger(
                 Reason.MANUALLY_TRIGGERED,
                 f"Re-issuing as requested by the {ANNOTATION_RENEW_REQUESTED_AT} annotation "
@@ -332,7 +360,14 @@ class Reconciler:
         settings = self.deps.settings
         current_valid = current is not None and current.not_after > self.now
         keep_ready = current_valid and self._spec_matches
+        manual = self._manual_request()
+        if manual:
+            # Recorded when acted on, so one annotation value starts one attempt, also when
+            # that attempt fails.
+            await self._write_status({"renewRequestedAt": manual})
 
+        if self._current is None:
+            await self._check_secret_name_claim(spec)
         try:
             issuer = await load_issuer(
                 kube, spec.issuer_ref, self.namespace, settings, self.deps.clients
@@ -350,6 +385,7 @@ class Reconciler:
                 common_name,
                 names,
                 current.key if current is not None else None,
+                owner_uid=self.uid,
             )
         except NextKeyConflictError as error:
             raise _Failure(Reason.SECRET_CONFLICT, str(error)) from None
@@ -495,8 +531,22 @@ class Reconciler:
             return renewed
 
         if trigger.reason == Reason.MANUALLY_TRIGGERED and self._renewal_not_due(spec, current):
-            # A manual trigger before the renewal window re-issues from the latest order; it
-            # never buys a renewal early.
+            # A manual trigger before the renewal window duplicates the current order again,
+            # so the new certificate lives as long as the old one; it never buys a renewal
+            # early. The latest order is the fallback when the current one cannot be used.
+            pinned = spec.order_id or current_order
+            if pinned is not None:
+                try:
+                    return await resolve_pinned_order(
+                        client,
+                        int(pinned),
+                        names,
+                        organization_id=profile.organization_id,
+                        product_name_id=profile.product_name_id,
+                        now=self.now,
+                    )
+                except OrderMismatchError:
+                    pass
             return await resolve_latest_order(
                 client,
                 names,
@@ -574,6 +624,27 @@ class Reconciler:
                 return own, choice.order_id, Reason.ORDER_RENEWED
         return choice
 
+    async def _check_secret_name_claim(self, spec: DuplicateCertificateSpec) -> None:
+        """Fail unless this resource is the oldest one that names spec.secretName.
+
+        Two resources applied together with one secretName would otherwise each request a
+        duplicate before either Secret exists, and one of them would be wasted.
+        """
+        claims = []
+        for item in await self.deps.kube.list_custom(DUPLICATE_CERTIFICATE_PLURAL, self.namespace):
+            metadata = item.get("metadata") or {}
+            if metadata.get("deletionTimestamp"):
+                continue
+            if (item.get("spec") or {}).get("secretName") == spec.secret_name:
+                claims.append((str(metadata.get("creationTimestamp") or ""), metadata["name"]))
+        claims.sort()
+        if claims and claims[0][1] != self.name:
+            raise _Failure(
+                Reason.SECRET_CONFLICT,
+                f"DuplicateCertificate {claims[0][1]} already writes Secret "
+                f"{self.namespace}/{spec.secret_name}; set another spec.secretName",
+            )
+
     def _replaced_serial(self) -> int | None:
         """Serial of the certificate this issuance replaces, from status.
 
@@ -642,10 +713,16 @@ class Reconciler:
                     await kube.replace_secret(self.namespace, body)
             except ConflictError:
                 continue
+            except KubeError as error:
+                raise _Failure(
+                    Reason.SECRET_WRITE_FAILED,
+                    f"the API server rejected Secret {self.namespace}/{spec.secret_name}: {error}; "
+                    "check spec.secretName and spec.secretTemplate",
+                ) from None
             break
         else:
             raise _Failure(
-                Reason.CERTCENTRAL_UNAVAILABLE,
+                Reason.SECRET_WRITE_FAILED,
                 f"Secret {self.namespace}/{spec.secret_name} kept changing while it was written",
             )
 
@@ -691,7 +768,8 @@ class Reconciler:
             self.record_event(
                 "Normal",
                 Reason.RENEWED_ORDER_DUPLICATED,
-                f"Moved from order {previous_order} to its renewed order {order_id}",
+                f"Moved from order {previous_order} to order {order_id}, whose certificate "
+                "outlives the current one",
             )
         self.record_event(
             "Normal",

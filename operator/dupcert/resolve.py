@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from dupcert.certcentral.client import CertCentralClient
 from dupcert.certcentral.errors import NotFoundError
 from dupcert.certcentral.models import Order, OrderSummary
-from dupcert.names import names_not_allowed, normalize_name
+from dupcert.names import WILDCARD_PRODUCTS, names_not_allowed, normalize_name
 
 
 class OrderNotFoundError(Exception):
@@ -113,10 +113,14 @@ async def resolve_latest_order(
         today=now.date(),
     )
     if choice is None:
+        hint = ""
+        if product_name_id in WILDCARD_PRODUCTS:
+            hint = " (a wildcard order covers names exactly one label below its wildcard)"
         raise OrderNotFoundError(
             f"no issued, unexpired {product_name_id} order of organization {organization_id} "
-            f"allows the names {', '.join(requested)}; order or renew a certificate for them in "
-            "CertCentral, or fix spec.dnsNames"
+            f"allows the names {', '.join(requested)}{hint}; order or renew a certificate for "
+            "them in CertCentral, fix spec.dnsNames, or check the issuer's spec.organizationId "
+            "and spec.productNameId"
         )
     return choice
 

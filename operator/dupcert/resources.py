@@ -80,7 +80,8 @@ class RotationPolicy(StrEnum):
 
 
 RSA_SIZES = (2048, 3072, 4096, 8192)
-ECDSA_SIZES = (256, 384, 521)
+# CertCentral signs ECDSA keys on P-256 and P-384 only.
+ECDSA_SIZES = (256, 384)
 
 
 class PrivateKeySpec(_Spec):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -54,6 +55,42 @@ def describe_validation_error(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
+# Kubernetes label values and the name part of label and annotation keys.
+_METADATA_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
+_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+
+
+def _key_problem(key: str) -> str | None:
+    """Return why a label or annotation key is invalid for Kubernetes, or None."""
+    prefix, slash, name = key.rpartition("/")
+    if slash and (len(prefix) > 253 or not _DNS_SUBDOMAIN.fullmatch(prefix)):
+        return "has an invalid prefix; use a DNS subdomain such as example.com/"
+    if len(name) > 63 or not _METADATA_NAME.fullmatch(name):
+        return (
+            "is not a valid key; use at most 63 letters, digits, '-', '_' or '.', starting "
+            "and ending with a letter or digit"
+        )
+    return None
+
+
+def _metadata_problems(labels: dict[str, str], annotations: dict[str, str]) -> list[str]:
+    """Check secretTemplate labels and annotations as the API server will."""
+    problems = []
+    for field_name, entries in (("labels", labels), ("annotations", annotations)):
+        for key in entries:
+            problem = _key_problem(key)
+            if problem:
+                problems.append(f"spec.secretTemplate.{field_name} key {key!r} {problem}")
+    for key, value in labels.items():
+        if value and (len(value) > 63 or not _METADATA_NAME.fullmatch(value)):
+            problems.append(
+                f"spec.secretTemplate.labels[{key!r}] value {value!r} is not a valid label "
+                "value; use at most 63 letters, digits, '-', '_' or '.', starting and ending "
+                "with a letter or digit"
+            )
+    return problems
+
+
 def parse_spec(raw_spec: dict[str, Any]) -> DuplicateCertificateSpec:
     """Validate a DuplicateCertificate spec, raising InvalidSpecError with a helpful message."""
     try:
@@ -90,7 +127,7 @@ def parse_spec(raw_spec: dict[str, Any]) -> DuplicateCertificateSpec:
     if key.algorithm is KeyAlgorithm.ECDSA and key.effective_size not in ECDSA_SIZES:
         problems.append(
             f"spec.privateKey.size {key.effective_size} is not a supported ECDSA size; "
-            "use 256, 384 or 521"
+            "use 256 or 384, the curves CertCentral signs"
         )
     template = spec.secret_template
     for key_name in template.annotations:
@@ -99,6 +136,7 @@ def parse_spec(raw_spec: dict[str, Any]) -> DuplicateCertificateSpec:
                 f"spec.secretTemplate.annotations {key_name!r}: annotations with the dupcert.io/ "
                 "prefix are set by the operator; use another prefix"
             )
+    problems += _metadata_problems(template.labels, template.annotations)
     if LABEL_MANAGED_BY in template.labels:
         problems.append(
             f"spec.secretTemplate.labels {LABEL_MANAGED_BY!r} is set by the operator, which "

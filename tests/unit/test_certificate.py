@@ -176,3 +176,11 @@ def test_garbage_certificate_ignored() -> None:
 
 def test_secret_without_data_ignored() -> None:
     assert read_current_certificate({"metadata": {"name": "www-tls"}}) is None
+
+
+def test_too_long_message_uses_go_durations() -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    with pytest.raises(RenewBeforeTooLongError) as caught:
+        renewal_time(start, start + timedelta(hours=90), timedelta(hours=99999))
+    assert "spec.renewBefore (99999h0m0s)" in str(caught.value)
+    assert "lifetime (90h0m0s)" in str(caught.value)

@@ -13,6 +13,7 @@ from typing import Any
 
 import kopf
 
+from dupcert.keys import delete_next_key
 from dupcert.reconcile import ANNOTATION_RENEW_REQUESTED_AT, Dependencies, Reconciler
 from dupcert.resources import DUPLICATE_CERTIFICATE_PLURAL, GROUP, VERSION
 from dupcert.storage.kube import KubeError, NotFoundError
@@ -100,7 +101,14 @@ async def _wait_for(wakeup: asyncio.Event, stopped: kopf.DaemonStopped) -> None:
 
 
 @kopf.on.delete(GROUP, VERSION, DUPLICATE_CERTIFICATE_PLURAL, optional=True)
-async def forget_duplicate_certificate(uid: str, memo: kopf.Memo, **_: Any) -> None:
-    """Drop the in-memory wake-up state; the TLS Secret outlives the resource on purpose."""
+async def forget_duplicate_certificate(
+    name: str, namespace: str | None, uid: str, memo: kopf.Memo, **_: Any
+) -> None:
+    """Delete the next private key and the wake-up state.
+
+    The TLS Secret outlives the resource on purpose, as cert-manager's does.
+    """
     memo.wakeups.pop(uid, None)
     memo.setdefault("trigger_states", {}).pop(uid, None)
+    if namespace is not None:
+        await delete_next_key(memo.kube, namespace, name)

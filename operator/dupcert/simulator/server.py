@@ -35,6 +35,19 @@ logger = logging.getLogger("dupcert.simulator")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
+# Status of the placeholder response for a client that went away. It is never sent; aiohttp drops
+# it when it finds the connection closed. nginx logs 499 for the same case.
+CLIENT_CLOSED_REQUEST = 499
+
+
+class ClientDisconnected(Exception):
+    """The client closed the connection before the simulator sent its response."""
+
+
+def _client_is_connected(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is not None and not transport.is_closing()
+
 
 def _route_template(request: web.Request) -> str | None:
     """Return the matched route's path template, e.g. `/services/v2/request/{request_id}`."""
@@ -65,7 +78,7 @@ async def _serve_services(
             if fault.rule.after_processing:
                 late_fault = fault.rule
                 break
-            injected = await _apply_fault(fault.rule)
+            injected = await _apply_fault(request, fault.rule)
             if injected is not None:
                 return injected
             break
@@ -79,16 +92,22 @@ async def _serve_services(
     request[api.ACCOUNT_KEY] = account
     response = await handler(request)
     if late_fault is not None:
-        injected = await _apply_fault(late_fault)
+        injected = await _apply_fault(request, late_fault)
         if injected is not None:
             return injected
     return response
 
 
-async def _apply_fault(rule: FaultRule) -> web.StreamResponse | None:
-    """Wait the rule's delay; return its error response, or None to carry on normally."""
+async def _apply_fault(request: web.Request, rule: FaultRule) -> web.StreamResponse | None:
+    """Wait the rule's delay; return its error response, or None to carry on normally.
+
+    Raises ClientDisconnected when the client closed the connection during the delay, so a
+    request whose client went away is not carried out after the delay.
+    """
     if rule.delay_seconds:
         await asyncio.sleep(rule.delay_seconds)
+        if not _client_is_connected(request):
+            raise ClientDisconnected()
     if rule.status is None:
         return None
     if rule.body is not None:
@@ -125,6 +144,26 @@ def _build_middleware(state: SimulatorState) -> Callable[..., Awaitable[web.Stre
             response = error.to_response()
         except web.HTTPException as error:
             response = error_response(error.status, "invalid_request", error.reason)
+        except (ClientDisconnected, ConnectionResetError):
+            # aiohttp raises ConnectionResetError when a request body is read from a closed
+            # connection. The client is gone, so this is no simulator failure.
+            logger.info(
+                "%s %s client disconnected after %.1fms",
+                request.method,
+                template or request.path,
+                (time.monotonic() - started) * 1000,
+            )
+            return web.Response(status=CLIENT_CLOSED_REQUEST)
+        except asyncio.CancelledError:
+            # aiohttp cancels the handler when the client disconnects (handler_cancellation) and
+            # when the server stops with requests still running.
+            logger.info(
+                "%s %s cancelled after %.1fms: client disconnected or simulator stopping",
+                request.method,
+                template or request.path,
+                (time.monotonic() - started) * 1000,
+            )
+            raise
         except Exception:
             # The client gets a CertCentral-shaped 500; the traceback goes to the log only.
             logger.exception("request %s %s failed", request.method, template or request.path)
@@ -215,7 +254,14 @@ class SimulatorServer:
         """Bind the port and start serving."""
         if self._runner is not None:
             raise RuntimeError("the simulator is already running")
-        runner = web.AppRunner(build_application(self.state), access_log=None, handle_signals=False)
+        # handler_cancellation ends a fault's delay as soon as its client disconnects, so a
+        # stopped client does not keep the request (and the simulator's shutdown) waiting.
+        runner = web.AppRunner(
+            build_application(self.state),
+            access_log=None,
+            handle_signals=False,
+            handler_cancellation=True,
+        )
         await runner.setup()
         ssl_context = self._identity.ssl_context() if self.tls else None
         site = web.TCPSite(runner, self.host, self.port, ssl_context=ssl_context)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -36,10 +37,24 @@ class ConflictError(KubeError):
     """The object changed or already exists (HTTP 409)."""
 
 
+def _status_message(error: ApiException) -> str | None:
+    """Return the message of a 422 Status body, which names the invalid field."""
+    try:
+        body = json.loads(error.body or "")
+    except (TypeError, ValueError):
+        return None
+    message = body.get("message") if isinstance(body, dict) else None
+    return str(message)[:300] if message else None
+
+
 def _convert(error: ApiException, what: str) -> KubeError:
     status = int(error.status) if error.status else None
-    # The reason is enough; the body may echo the object, including Secret data.
+    # Only a 422's Status message is kept: it names the field. Other bodies may echo the
+    # object, including Secret data.
     message = f"{what}: HTTP {status} {error.reason}"
+    detail = _status_message(error) if status == 422 else None
+    if detail:
+        message = f"{message}: {detail}"
     if status == 404:
         return NotFoundError(message, status)
     if status == 409:
@@ -153,6 +168,18 @@ class Kube:
             )
         assert isinstance(result, dict)
         return result
+
+    async def list_custom(self, plural: str, namespace: str) -> list[dict[str, Any]]:
+        result = await self._call(
+            f"list {plural} in {namespace}",
+            self._custom.list_namespaced_custom_object,
+            GROUP,
+            VERSION,
+            namespace,
+            plural,
+        )
+        assert isinstance(result, dict)
+        return list(result.get("items") or [])
 
     async def patch_status(
         self, plural: str, namespace: str | None, name: str, status: dict[str, Any]

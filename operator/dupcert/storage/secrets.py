@@ -146,20 +146,38 @@ def build_next_key_secret(
     csr_pem: str,
     algorithm: str,
     size: int,
+    owner_uid: str | None = None,
 ) -> dict[str, Any]:
+    """Build the next private key Secret.
+
+    With ``owner_uid`` it is owned by its DuplicateCertificate, so the garbage collector
+    removes the key with the resource.
+    """
+    metadata: dict[str, Any] = {
+        "name": next_key_secret_name(certificate_name),
+        "namespace": namespace,
+        "labels": {LABEL_MANAGED_BY: MANAGED_BY, LABEL_NEXT_PRIVATE_KEY: "true"},
+        "annotations": {
+            ANNOTATION_CERTIFICATE_NAME: certificate_name,
+            ANNOTATION_KEY_ALGORITHM: algorithm,
+            ANNOTATION_KEY_SIZE: str(size),
+        },
+    }
+    if owner_uid:
+        metadata["ownerReferences"] = [
+            {
+                "apiVersion": "dupcert.io/v1alpha1",
+                "kind": "DuplicateCertificate",
+                "name": certificate_name,
+                "uid": owner_uid,
+                "controller": True,
+                "blockOwnerDeletion": False,
+            }
+        ]
     return {
         "apiVersion": "v1",
         "kind": "Secret",
         "type": "Opaque",
-        "metadata": {
-            "name": next_key_secret_name(certificate_name),
-            "namespace": namespace,
-            "labels": {LABEL_MANAGED_BY: MANAGED_BY, LABEL_NEXT_PRIVATE_KEY: "true"},
-            "annotations": {
-                ANNOTATION_CERTIFICATE_NAME: certificate_name,
-                ANNOTATION_KEY_ALGORITHM: algorithm,
-                ANNOTATION_KEY_SIZE: str(size),
-            },
-        },
+        "metadata": metadata,
         "data": {NEXT_KEY_DATA_KEY: encode(key_pem), NEXT_CSR_DATA_KEY: encode(csr_pem.encode())},
     }
