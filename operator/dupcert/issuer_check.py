@@ -1,6 +1,6 @@
 """Issuer readiness: check an issuer's Secrets, API key, product and TLS trust.
 
-A check costs two CertCentral calls: ``GET /account`` (is the key valid?) and
+A check makes at most two CertCentral calls: ``GET /account`` (is the key valid?) and
 ``GET /product/{name_id}`` (does the product exist and allow duplicates?).
 """
 
@@ -31,7 +31,7 @@ _VALIDITY_CODES = frozenset({9, 10})  # CERT_NOT_YET_VALID, CERT_HAS_EXPIRED
 
 
 class ReadinessClient(Protocol):
-    """The CertCentral calls an issuer check makes; ``CertCentralClient`` implements them."""
+    """The CertCentral calls of an issuer check, as ``CertCentralClient`` implements them."""
 
     async def get_account(self) -> Account: ...
 
@@ -74,8 +74,8 @@ def describe_tls_failure(error: BaseException, url: str, ca_bundle_set: bool) ->
     """Describe a failed TLS verification of CertCentral's certificate, with the fix.
 
     Returns None when ``error`` is not a ``CertCentralUnavailableError`` caused by a failed
-    certificate verification. ``ca_bundle_set`` tells whether the issuer sets
-    spec.caBundleSecretRef, which decides the fix the message suggests.
+    certificate verification. ``ca_bundle_set`` is True when the issuer sets
+    spec.caBundleSecretRef, and it decides which fix the message suggests.
     """
     if not isinstance(error, CertCentralUnavailableError):
         return None
@@ -216,7 +216,7 @@ def retry_delay(settings: OperatorSettings, retry: int) -> float:
 
 
 def readiness_changed(previous: dict[str, Any] | None, check: IssuerCheck) -> bool:
-    """Tell whether the Ready condition's status or reason differs from ``previous``.
+    """Return True when the Ready condition's status or reason differs from ``previous``.
 
     A missing ``previous`` condition counts as a change, so the first result is reported.
     """
