@@ -16,8 +16,6 @@ from typing import Any
 
 from dupcert.certcentral.errors import (
     CertCentralError,
-    CredentialsInvalidError,
-    DuplicatesNotAllowedError,
 )
 from dupcert.certificate import (
     CurrentCertificate,
@@ -44,6 +42,7 @@ from dupcert.issuance import (
 from dupcert.issuers import ClientCache, Issuer, IssuerNotReadyError, load_issuer
 from dupcert.keys import NextKey, NextKeyConflictError, delete_next_key, ensure_next_key
 from dupcert.names import requested_names
+from dupcert.outcomes import PassFailure, PassWait, Trigger, failure_from
 from dupcert.pki import CertificateCheckError, VerifiedChain, load_pem_chain, verify_chain
 from dupcert.renewal import (
     RenewalInProgressError,
@@ -62,19 +61,15 @@ from dupcert.resolve import (
 )
 from dupcert.resources import DUPLICATE_CERTIFICATE_PLURAL, DuplicateCertificateSpec
 from dupcert.settings import OperatorSettings
-from dupcert.storage.kube import ConflictError, Kube, KubeError
+from dupcert.storage.kube import Kube
 from dupcert.storage.secrets import (
     IssuedCertificate,
-    apply_secret_template,
-    build_tls_secret,
     owner_of,
 )
+from dupcert.tls_secret import find_secret_name_owner, sync_secret_metadata, write_tls_secret
 from dupcert.validation import InvalidSpecError, parse_spec
 
 ANNOTATION_RENEW_REQUESTED_AT = "dupcert.io/renew-requested-at"
-
-# Triggers whose issuance goes through renewal-time resolution.
-RENEWAL_TRIGGERS = frozenset({Reason.RENEWING, Reason.MANUALLY_TRIGGERED})
 
 EventRecorder = Callable[[str, str, str], None]
 
@@ -87,36 +82,6 @@ class Dependencies:
     settings: OperatorSettings
     clients: ClientCache
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-
-
-class _Failure(Exception):
-    """A failed pass: the reason and message go to the conditions and an Event."""
-
-    def __init__(self, reason: str, message: str, *, retry: bool = True) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
-        self.retry = retry
-
-
-class _Wait(Exception):
-    """Issuance goes on later (approval, a renewal in progress); nothing failed."""
-
-    def __init__(self, reason: str, message: str, seconds: float) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
-        self.seconds = seconds
-
-
-@dataclass(frozen=True)
-class Trigger:
-    reason: str
-    message: str
-
-    @property
-    def is_renewal(self) -> bool:
-        return self.reason in RENEWAL_TRIGGERS
 
 
 class Reconciler:
@@ -181,7 +146,7 @@ class Reconciler:
             return None
         try:
             delay = await self._reconcile(spec)
-        except _Failure as failure:
+        except PassFailure as failure:
             delay = await self._fail(
                 failure.reason, failure.message, retry=failure.retry, current_ok=None
             )
@@ -205,7 +170,7 @@ class Reconciler:
                 if owner
                 else "was not created by dupcert"
             )
-            raise _Failure(
+            raise PassFailure(
                 Reason.SECRET_CONFLICT,
                 f"Secret {self.namespace}/{spec.secret_name} exists and {whose}, so it is left "
                 "untouched; delete it or set another spec.secretName",
@@ -225,7 +190,10 @@ class Reconciler:
         trigger = self._decide_trigger(spec, secret, current)
         if trigger is None:
             assert secret is not None
-            await self._sync_secret_metadata(spec, secret)
+            if await sync_secret_metadata(kube, self.namespace, spec, secret):
+                self.logger.info(
+                    "Updated the labels and annotations of Secret %s", spec.secret_name
+                )
             return await self._report_ready(spec, current)
 
         # Back off after failures, unless the spec changed or a user asked for a new attempt.
@@ -299,25 +267,6 @@ class Reconciler:
 
     # Steady state
 
-    async def _sync_secret_metadata(
-        self, spec: DuplicateCertificateSpec, secret: dict[str, Any]
-    ) -> None:
-        """Apply secretTemplate changes to the Secret without issuing a new certificate."""
-        metadata = secret.get("metadata") or {}
-        current_labels = dict(metadata.get("labels") or {})
-        current_annotations = dict(metadata.get("annotations") or {})
-        labels, annotations = apply_secret_template(
-            current_labels, current_annotations, spec.secret_template
-        )
-        if labels == current_labels and annotations == current_annotations:
-            return
-        body = {**secret, "metadata": {**metadata, "labels": labels, "annotations": annotations}}
-        try:
-            await self.deps.kube.replace_secret(self.namespace, body)
-        except ConflictError:
-            return  # changed meanwhile; the next pass tries again
-        self.logger.info("Updated the labels and annotations of Secret %s", spec.secret_name)
-
     async def _report_ready(
         self, spec: DuplicateCertificateSpec, current: CurrentCertificate | None
     ) -> float | None:
@@ -325,7 +274,7 @@ class Reconciler:
         try:
             due = renewal_time(current.not_before, current.not_after, spec.renew_before_delta)
         except RenewBeforeTooLongError as error:
-            raise _Failure(Reason.INVALID_SPEC, str(error), retry=False) from None
+            raise PassFailure(Reason.INVALID_SPEC, str(error), retry=False) from None
         conditions = self._conditions()
         if current.not_after <= self.now:
             conditions = self._with(
@@ -367,13 +316,19 @@ class Reconciler:
             await self._write_status({"renewRequestedAt": manual})
 
         if self._current is None:
-            await self._check_secret_name_claim(spec)
+            owner = await find_secret_name_owner(kube, self.namespace, spec.secret_name)
+            if owner is not None and owner != self.name:
+                raise PassFailure(
+                    Reason.SECRET_CONFLICT,
+                    f"DuplicateCertificate {owner} already writes Secret "
+                    f"{self.namespace}/{spec.secret_name}; set another spec.secretName",
+                )
         try:
             issuer = await load_issuer(
                 kube, spec.issuer_ref, self.namespace, settings, self.deps.clients
             )
         except IssuerNotReadyError as error:
-            raise _Failure(Reason.ISSUER_NOT_READY, str(error)) from None
+            raise PassFailure(Reason.ISSUER_NOT_READY, str(error)) from None
 
         common_name, names = requested_names(spec.common_name, spec.dns_names)
         try:
@@ -388,7 +343,7 @@ class Reconciler:
                 owner_uid=self.uid,
             )
         except NextKeyConflictError as error:
-            raise _Failure(Reason.SECRET_CONFLICT, str(error)) from None
+            raise PassFailure(Reason.SECRET_CONFLICT, str(error)) from None
         if not next_key.reused:
             self.logger.info("Generated a new %s private key", spec.private_key.algorithm.value)
 
@@ -411,15 +366,15 @@ class Reconciler:
             fetched, order_id, event_reason = await self._obtain(
                 spec, trigger, current, issuer, common_name, names, next_key
             )
-        except _Wait as wait:
+        except PassWait as wait:
             conditions = self._with(self._conditions(), ISSUING, True, wait.reason, wait.message)
             await self._set_conditions(conditions)
             return max(1.0, wait.seconds)
         except (CertCentralError, OrderNotFoundError, OrderMismatchError) as error:
-            raise self._failure_from(error) from error
+            raise failure_from(error) from error
         except DuplicateRejectedError as error:
             await self._abandon_request()
-            raise _Failure(
+            raise PassFailure(
                 Reason.REQUEST_REJECTED, f"{error}; fix the request or approve it"
             ) from None
 
@@ -427,7 +382,7 @@ class Reconciler:
             chain = verify_chain(load_pem_chain(fetched.chain_pem), next_key.key, names, self.now)
         except CertificateCheckError as error:
             await self._abandon_request()
-            raise _Failure(
+            raise PassFailure(
                 Reason.INVALID_CERTIFICATE,
                 f"the certificate from order {order_id} failed a check and was not written: "
                 f"{error}",
@@ -447,7 +402,7 @@ class Reconciler:
         names: list[str],
         next_key: NextKey,
     ) -> tuple[FetchedCertificate, int, str | None]:
-        """Get an issued certificate for the next key; raise _Wait while it is not ready."""
+        """Get an issued certificate for the next key; raise PassWait while it is not ready."""
         profile = issuer.spec
         client = issuer.client
         event_reason: str | None = None
@@ -492,7 +447,7 @@ class Reconciler:
         )
         if isinstance(result, PendingDuplicate):
             request = f" (request {result.request_id})" if result.request_id else ""
-            raise _Wait(
+            raise PassWait(
                 Reason.PENDING_APPROVAL,
                 f"The duplicate of order {order.order_id}{request} waits for approval in "
                 "CertCentral; an administrator can approve it, or enable skipping the approval "
@@ -556,14 +511,14 @@ class Reconciler:
             )
 
         if current_order is None:
-            raise _Failure(
+            raise PassFailure(
                 Reason.ORDER_NOT_FOUND,
                 "the current certificate's order is unknown, so it cannot be renewed",
             )
         if not spec.auto_renew:
             recheck = self.deps.settings.renewal_recheck_seconds
             until_expiry = (current.not_after - self.now).total_seconds()
-            raise _Wait(
+            raise PassWait(
                 Reason.WAITING_FOR_RENEWED_ORDER,
                 f"No renewed order of order {current_order} exists and spec.autoRenew is false; "
                 f"renew order {current_order} in CertCentral, and the duplicate will follow it",
@@ -586,7 +541,7 @@ class Reconciler:
                 lease_seconds=self.deps.settings.renewal_lease_seconds,
             )
         except RenewalInProgressError as error:
-            raise _Wait(
+            raise PassWait(
                 Reason.RENEWAL_IN_PROGRESS,
                 f"{error}; this duplicate will follow the renewed order",
                 min(self.deps.settings.approval_poll_seconds, 5.0),
@@ -612,7 +567,7 @@ class Reconciler:
         except (CertCentralError, OrderMismatchError):
             choice = None
         if choice is None:
-            raise _Wait(
+            raise PassWait(
                 Reason.RENEWAL_IN_PROGRESS,
                 f"Order {placed.order_id} was renewed as order {placed.renewed_order_id}, which "
                 "is not issued yet",
@@ -623,27 +578,6 @@ class Reconciler:
             if own is not None:
                 return own, choice.order_id, Reason.ORDER_RENEWED
         return choice
-
-    async def _check_secret_name_claim(self, spec: DuplicateCertificateSpec) -> None:
-        """Fail unless this resource is the oldest one that names spec.secretName.
-
-        Two resources applied together with one secretName would otherwise each request a
-        duplicate before either Secret exists, and one of them would be wasted.
-        """
-        claims = []
-        for item in await self.deps.kube.list_custom(DUPLICATE_CERTIFICATE_PLURAL, self.namespace):
-            metadata = item.get("metadata") or {}
-            if metadata.get("deletionTimestamp"):
-                continue
-            if (item.get("spec") or {}).get("secretName") == spec.secret_name:
-                claims.append((str(metadata.get("creationTimestamp") or ""), metadata["name"]))
-        claims.sort()
-        if claims and claims[0][1] != self.name:
-            raise _Failure(
-                Reason.SECRET_CONFLICT,
-                f"DuplicateCertificate {claims[0][1]} already writes Secret "
-                f"{self.namespace}/{spec.secret_name}; set another spec.secretName",
-            )
 
     def _replaced_serial(self) -> int | None:
         """Serial of the certificate this issuance replaces, from status.
@@ -686,45 +620,17 @@ class Reconciler:
         try:
             due = renewal_time(chain.not_before, chain.not_after, spec.renew_before_delta)
         except RenewBeforeTooLongError as error:
-            raise _Failure(Reason.INVALID_SPEC, str(error), retry=False) from None
+            raise PassFailure(Reason.INVALID_SPEC, str(error), retry=False) from None
 
-        for _attempt in range(3):
-            existing = await kube.get_secret(self.namespace, spec.secret_name)
-            if existing is not None and owner_of(existing) != self.name:
-                raise _Failure(
-                    Reason.SECRET_CONFLICT,
-                    f"Secret {self.namespace}/{spec.secret_name} was created by someone else "
-                    "while the duplicate was issued; it is left untouched",
-                )
-            body = build_tls_secret(
-                name=spec.secret_name,
-                namespace=self.namespace,
-                certificate_name=self.name,
-                chain=chain,
-                key_pem=next_key.key_pem,
-                issued=IssuedCertificate(order_id=order_id, certificate_id=certificate_id),
-                template=spec.secret_template,
-                existing=existing,
-            )
-            try:
-                if existing is None:
-                    await kube.create_secret(self.namespace, body)
-                else:
-                    await kube.replace_secret(self.namespace, body)
-            except ConflictError:
-                continue
-            except KubeError as error:
-                raise _Failure(
-                    Reason.SECRET_WRITE_FAILED,
-                    f"the API server rejected Secret {self.namespace}/{spec.secret_name}: {error}; "
-                    "check spec.secretName and spec.secretTemplate",
-                ) from None
-            break
-        else:
-            raise _Failure(
-                Reason.SECRET_WRITE_FAILED,
-                f"Secret {self.namespace}/{spec.secret_name} kept changing while it was written",
-            )
+        await write_tls_secret(
+            kube,
+            self.namespace,
+            self.name,
+            spec,
+            chain,
+            next_key.key_pem,
+            IssuedCertificate(order_id=order_id, certificate_id=certificate_id),
+        )
 
         await delete_next_key(kube, self.namespace, self.name)
         previous_order = self.status.get("orderId")
@@ -787,33 +693,6 @@ class Reconciler:
         )
         wake = min(due, chain.not_after)
         return max(1.0, min((wake - self.now).total_seconds(), self.deps.settings.resync_seconds))
-
-    # Failures
-
-    def _failure_from(self, error: Exception) -> _Failure:
-        if isinstance(error, OrderNotFoundError):
-            return _Failure(Reason.ORDER_NOT_FOUND, str(error))
-        if isinstance(error, OrderMismatchError):
-            return _Failure(Reason.ORDER_MISMATCH, str(error))
-        if isinstance(error, CredentialsInvalidError):
-            return _Failure(
-                Reason.CREDENTIALS_INVALID,
-                "CertCentral rejected the API key of the issuer; store a valid key in the "
-                "Secret named by the issuer's spec.apiKeySecretRef",
-            )
-        if isinstance(error, DuplicatesNotAllowedError):
-            return _Failure(
-                Reason.DUPLICATES_NOT_ALLOWED,
-                "CertCentral does not allow duplicates for this account or product "
-                f"({error.message}); ask a CertCentral administrator to enable duplicate "
-                "certificates, or use an issuer with a product that allows them",
-            )
-        if isinstance(error, CertCentralError) and error.retryable:
-            return _Failure(
-                Reason.CERTCENTRAL_UNAVAILABLE,
-                f"CertCentral is unavailable: {error}; retrying with backoff",
-            )
-        return _Failure(Reason.REQUEST_FAILED, f"CertCentral rejected the request: {error}")
 
     async def _fail(
         self, reason: str, message: str, *, retry: bool, current_ok: bool | None
