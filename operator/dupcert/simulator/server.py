@@ -83,6 +83,21 @@ async def _serve_services(
                 return injected
             break
 
+    if late_fault is None:
+        return await _authorize_and_handle(request, handler, state)
+    # The late fault applies to whatever the request produced, an error response included, so a
+    # fault with `times` is never used up without taking effect.
+    try:
+        response = await _authorize_and_handle(request, handler, state)
+    except (ApiError, web.HTTPException) as error:
+        response = _error_to_response(error)
+    injected = await _apply_fault(request, late_fault)
+    return injected if injected is not None else response
+
+
+async def _authorize_and_handle(
+    request: web.Request, handler: Handler, state: SimulatorState
+) -> web.StreamResponse:
     api_key = request.headers.get(API_KEY_HEADER, "")
     account = state.account_for_key(api_key) if api_key else None
     if account is None:
@@ -90,12 +105,13 @@ async def _serve_services(
     if account.rate_limit_enabled and not state.rate_limiter.allow(account.id):
         raise rate_limited()
     request[api.ACCOUNT_KEY] = account
-    response = await handler(request)
-    if late_fault is not None:
-        injected = await _apply_fault(request, late_fault)
-        if injected is not None:
-            return injected
-    return response
+    return await handler(request)
+
+
+def _error_to_response(error: ApiError | web.HTTPException) -> web.Response:
+    if isinstance(error, ApiError):
+        return error.to_response()
+    return error_response(error.status, "invalid_request", error.reason)
 
 
 async def _apply_fault(request: web.Request, rule: FaultRule) -> web.StreamResponse | None:
@@ -140,10 +156,8 @@ def _build_middleware(state: SimulatorState) -> Callable[..., Awaitable[web.Stre
                 response = await handler(request)
             else:
                 raise route_not_found()
-        except ApiError as error:
-            response = error.to_response()
-        except web.HTTPException as error:
-            response = error_response(error.status, "invalid_request", error.reason)
+        except (ApiError, web.HTTPException) as error:
+            response = _error_to_response(error)
         except (ClientDisconnected, ConnectionResetError):
             # aiohttp raises ConnectionResetError when a request body is read from a closed
             # connection. The client is gone, so this is no simulator failure.
