@@ -67,7 +67,7 @@ async def _check_and_report(
 async def _check(
     kind: IssuerKind, body: kopf.Body, memo: kopf.Memo, logger: Any, retry: int
 ) -> None:
-    """Check the issuer; while it fails, ask Kopf to retry after an exponential delay."""
+    """Check the issuer, and while it fails, ask Kopf to retry after an exponential delay."""
     result = await _check_and_report(kind, body, memo, logger)
     if result.ready:
         return
@@ -87,7 +87,7 @@ async def _recheck(
     """
     previous = _ready_condition(body)
     if retry == 0 and previous is not None and previous.get("status") != "True":
-        logger.debug("Issuer is not ready; its create, resume or update handler retries it")
+        logger.debug("Issuer is not ready, so its create, resume or update handler retries it")
         return
     await _check(kind, body, memo, logger, retry)
 
@@ -106,7 +106,7 @@ async def _check_changed_spec(
         return
     if previous.get("observedGeneration") == body.metadata.get("generation"):
         return
-    logger.debug("The spec changed while the issuer was failing; checking it now")
+    logger.debug("Checking the issuer now because its spec changed while it was failing")
     await _check_and_report(kind, body, memo, logger)
 
 
