@@ -21,23 +21,23 @@ from tests.simulator.support import DEMO_KEY, duplicate_body, make_csr
 PLUS_ORDER = 100001
 DUPLICATE_PATH = f"/order/certificate/{PLUS_ORDER}/duplicate"
 DUPLICATE_ROUTE = "POST /order/certificate/{order_id}/duplicate"
-# Long enough that a test only sees the request end early when the simulator ends it.
+# A delay that no test waits out: a request with it ends early only when the simulator cancels it.
 LONG_DELAY = 30.0
 # Upper bound for waiting on the simulator in a test; reaching it fails the test.
 WAIT_SECONDS = 10.0
 
 
-async def wait_until(condition: Callable[[], bool], what: str) -> None:
+async def wait_until(condition: Callable[[], bool], description: str) -> None:
     """Poll `condition` until it is true; fail the test after WAIT_SECONDS.
 
-    The conditions read simulator state and log records, which signal no event, so polling it is.
+    The conditions read simulator state and log records, which signal no event, so the helper polls.
     """
     try:
         async with asyncio.timeout(WAIT_SECONDS):
             while not condition():  # noqa: ASYNC110 - nothing to await but a poll
                 await asyncio.sleep(0.01)
     except TimeoutError:
-        pytest.fail(f"timed out after {WAIT_SECONDS}s waiting for {what}")
+        pytest.fail(f"timed out after {WAIT_SECONDS}s waiting for {description}")
 
 
 async def send_and_disconnect(port: int, state: SimulatorState, path: str, body: bytes) -> None:

@@ -32,6 +32,8 @@ def check_name_syntax(name: str, wildcard_allowed: bool) -> None:
 
 def wildcard_covers(wildcard: str, name: str) -> bool:
     """Return True when `*.base` covers `name`, which must be one label directly under `base`."""
+    # NOTE: DigiCert allows extra SANs "if they are subdomains of the wildcard" without saying how
+    # deep. One label is what a TLS client accepts for `*.base` (RFC 6125, section 6.4.3).
     if not wildcard.startswith("*."):
         return False
     base = wildcard[2:]

@@ -268,8 +268,8 @@ class SimulatorServer:
         """Bind the port and start serving."""
         if self._runner is not None:
             raise RuntimeError("the simulator is already running")
-        # handler_cancellation ends a fault's delay as soon as its client disconnects, so a
-        # stopped client does not keep the request (and the simulator's shutdown) waiting.
+        # handler_cancellation ends a fault's delay as soon as its client disconnects. Without it
+        # the request, and with it the simulator's shutdown, would wait for the whole delay.
         runner = web.AppRunner(
             build_application(self.state),
             access_log=None,
