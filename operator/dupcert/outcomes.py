@@ -10,6 +10,7 @@ from dupcert.certcentral.errors import (
     DuplicatesNotAllowedError,
 )
 from dupcert.conditions import Reason
+from dupcert.issuer_check import describe_tls_failure
 from dupcert.resolve import OrderMismatchError, OrderNotFoundError
 
 # Triggers whose issuance goes through renewal-time resolution.
@@ -48,8 +49,14 @@ class Trigger:
         return self.reason in RENEWAL_TRIGGERS
 
 
-def failure_from(error: Exception) -> PassFailure:
-    """Map an error of order resolution or CertCentral onto a reason and a message."""
+def failure_from(error: Exception, url: str, ca_bundle_set: bool) -> PassFailure:
+    """Map an error of order resolution or CertCentral onto a reason and a message.
+
+    ``url`` and ``ca_bundle_set`` describe the issuer, for the fix of a TLS failure.
+    """
+    tls_problem = describe_tls_failure(error, url, ca_bundle_set)
+    if tls_problem is not None:
+        return PassFailure(Reason.ISSUER_NOT_READY, tls_problem)
     if isinstance(error, OrderNotFoundError):
         return PassFailure(Reason.ORDER_NOT_FOUND, str(error))
     if isinstance(error, OrderMismatchError):

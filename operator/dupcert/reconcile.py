@@ -371,7 +371,9 @@ class Reconciler:
             await self._set_conditions(conditions)
             return max(1.0, wait.seconds)
         except (CertCentralError, OrderNotFoundError, OrderMismatchError) as error:
-            raise failure_from(error) from error
+            raise failure_from(
+                error, issuer.spec.url, issuer.spec.ca_bundle_secret_ref is not None
+            ) from error
         except DuplicateRejectedError as error:
             await self._abandon_request()
             raise PassFailure(

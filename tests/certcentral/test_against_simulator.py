@@ -22,6 +22,7 @@ from dupcert.certcentral.errors import (
     NotFoundError,
     RateLimitedError,
     ServerError,
+    TLSVerificationError,
 )
 from dupcert.certcentral.models import OrderSummary
 from dupcert.certcentral.pem import pem_payload, split_pem_chain
@@ -430,3 +431,18 @@ async def test_quirks_tolerated(
     assert duplicates == []
     assert "\r" not in bundle
     assert len(split_pem_chain(bundle)) >= 2
+
+
+async def test_untrusted_certificate_not_retried(simulator: SimulatorServer) -> None:
+    sleeps = RecordedSleeps()
+    # The system trust store does not know the simulator's CA.
+    async with CertCentralClient(
+        simulator.base_url,
+        pydantic.SecretStr(simulator.api_key),
+        limiter=SlidingWindowLimiter(),
+        sleep=sleeps,
+    ) as client:
+        with pytest.raises(TLSVerificationError) as caught:
+            await client.get_account()
+    assert not caught.value.retryable
+    assert sleeps.delays == []

@@ -104,3 +104,39 @@ def test_annotation_skips_backoff(scenario: Scenario) -> None:
     )
     ready = scenario.wait_for_condition("web", timeout=30)
     assert ready["status"]["renewRequestedAt"] == "retry-1"
+
+
+def other_ca_pem() -> str:
+    """A self-signed CA that did not sign the simulator's certificate."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Unrelated CA")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now.replace(year=now.year + 1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return certificate.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def test_wrong_ca_bundle_names_field(scenario: Scenario) -> None:
+    scenario.create_issuer()
+    scenario.put_secret("certcentral-ca-bundle", {"ca.crt": other_ca_pem()}, "Opaque")
+    scenario.create_duplicate_certificate(
+        "web", spec_for(["demo.example.com", "www.demo.example.com"], "web-tls")
+    )
+    scenario.start_operator()
+
+    failed = scenario.wait_for_condition("web", "Ready", "False", "IssuerNotReady")
+    assert "spec.caBundleSecretRef" in scenario.condition(failed, "Ready")["message"]  # type: ignore[index]

@@ -32,6 +32,7 @@ from dupcert.certcentral.errors import (
     CertCentralUnavailableError,
     ErrorDetail,
     ResponseFormatError,
+    TLSVerificationError,
     error_from_status,
 )
 from dupcert.certcentral.models import (
@@ -420,7 +421,12 @@ class CertCentralClient:
     ) -> CertCentralUnavailableError:
         kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
         detail = self._scrub(str(exc)) or type(exc).__name__
-        error = CertCentralUnavailableError(f"CertCentral request {method} {path} {kind}: {detail}")
+        message = f"CertCentral request {method} {path} {kind}: {detail}"
+        error = (
+            TLSVerificationError(message)
+            if _caused_by_certificate_verification(exc)
+            else CertCentralUnavailableError(message)
+        )
         error.__cause__ = exc
         return error
 
@@ -501,6 +507,18 @@ def _retry_after_seconds(response: httpx.Response) -> float | None:
     except ValueError:
         return None
     return seconds if seconds >= 0 else None
+
+
+def _caused_by_certificate_verification(error: BaseException) -> bool:
+    """Tell whether a failed certificate verification is somewhere in the cause chain."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _check_pem_format(fmt: str) -> None:

@@ -111,6 +111,14 @@ class CertCentralUnavailableError(CertCentralError):
         return True
 
 
+class TLSVerificationError(CertCentralUnavailableError):
+    """CertCentral's TLS certificate failed verification; retrying cannot fix it."""
+
+    @property
+    def retryable(self) -> bool:
+        return False
+
+
 class ResponseFormatError(CertCentralError):
     """A successful HTTP status with a body that is not the JSON shape the client expects."""
 
