@@ -22,6 +22,9 @@ from dupcert.storage.kube import Kube
 RECHECK_INTERVAL = 600.0
 # How long an issuer must stay unchanged before a changed spec is checked, in seconds.
 SPEC_CHANGE_IDLE = 2.0
+# How often the spec-change timers look, in seconds. An interval is required: Kopf 1.45's
+# idle-only timers never see the stop flag and spin at shutdown, so SIGTERM would hang.
+SPEC_CHANGE_POLL = 5.0
 
 
 def _ready_condition(body: kopf.Body) -> dict[str, Any] | None:
@@ -147,14 +150,14 @@ async def recheck_cluster_certcentral_issuer(
 
 
 # A timer with only `idle` runs once each time the object has stayed unchanged that long.
-@kopf.timer(GROUP, VERSION, ISSUER_PLURAL, idle=SPEC_CHANGE_IDLE)
+@kopf.timer(GROUP, VERSION, ISSUER_PLURAL, idle=SPEC_CHANGE_IDLE, interval=SPEC_CHANGE_POLL)
 async def check_changed_certcentral_issuer(
     body: kopf.Body, memo: kopf.Memo, logger: Any, **_: Any
 ) -> None:
     await _check_changed_spec(IssuerKind.ISSUER, body, memo, logger)
 
 
-@kopf.timer(GROUP, VERSION, CLUSTER_ISSUER_PLURAL, idle=SPEC_CHANGE_IDLE)
+@kopf.timer(GROUP, VERSION, CLUSTER_ISSUER_PLURAL, idle=SPEC_CHANGE_IDLE, interval=SPEC_CHANGE_POLL)
 async def check_changed_cluster_certcentral_issuer(
     body: kopf.Body, memo: kopf.Memo, logger: Any, **_: Any
 ) -> None:
