@@ -71,6 +71,9 @@ from dupcert.validation import InvalidSpecError, parse_spec
 
 ANNOTATION_RENEW_REQUESTED_AT = "dupcert.io/renew-requested-at"
 
+# Order statuses of a renewal that will never be issued.
+REJECTED_ORDER_STATUSES = frozenset({"rejected", "canceled", "cancelled", "denied"})
+
 EventRecorder = Callable[[str, str, str], None]
 
 
@@ -557,8 +560,11 @@ class Reconciler:
             return placed.certificate, placed.renewed_order_id, Reason.ORDER_RENEWED
 
         # The renewal exists (placed now or earlier) but its certificate is not issued yet.
+        renewed_status = "unknown"
+        choice = None
         try:
             order = await client.get_order(placed.renewed_order_id)
+            renewed_status = order.status
             choice = check_pinned_order(
                 order,
                 names,
@@ -568,11 +574,21 @@ class Reconciler:
             )
         except (CertCentralError, OrderMismatchError):
             choice = None
+        if renewed_status in REJECTED_ORDER_STATUSES:
+            # Forget the dead renewal, so that a later attempt may renew the order again.
+            await lease.record_renewal(None)
+            raise PassFailure(
+                Reason.REQUEST_REJECTED,
+                f"the renewal of order {placed.order_id} (order {placed.renewed_order_id}) was "
+                f"{renewed_status} in CertCentral; renew order {placed.order_id} by hand, or "
+                "the operator renews it again after the retry delay",
+            )
         if choice is None:
             raise PassWait(
                 Reason.RENEWAL_IN_PROGRESS,
                 f"Order {placed.order_id} was renewed as order {placed.renewed_order_id}, which "
-                "is not issued yet",
+                f"is not issued yet (status {renewed_status}); approve its request in "
+                "CertCentral if it waits for approval",
                 self.deps.settings.approval_poll_seconds,
             )
         if next_key.reused:

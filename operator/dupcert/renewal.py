@@ -212,15 +212,21 @@ class RenewalLease:
             ) from None
         return None
 
-    async def record_renewal(self, renewed_order_id: int) -> None:
-        """Write the renewed order id on the lease, so that no resource renews the order again."""
+    async def record_renewal(self, renewed_order_id: int | None) -> None:
+        """Write the renewed order id on the lease, so that no resource renews the order again.
+
+        None removes it: the renewal was rejected, and the order may be renewed again.
+        """
         for _attempt in range(3):
             lease = await self.kube.get_lease(self.namespace, self.name)
             if lease is None:
                 return
             metadata = lease.setdefault("metadata", {})
             annotations = metadata.get("annotations") or {}
-            annotations[ANNOTATION_RENEWED_ORDER_ID] = str(renewed_order_id)
+            if renewed_order_id is None:
+                annotations.pop(ANNOTATION_RENEWED_ORDER_ID, None)
+            else:
+                annotations[ANNOTATION_RENEWED_ORDER_ID] = str(renewed_order_id)
             metadata["annotations"] = annotations
             try:
                 await self.kube.replace_lease(self.namespace, lease)

@@ -245,3 +245,38 @@ def test_failed_renewal_keeps_old_secret(scenario: Scenario) -> None:
     after = scenario.secret("web-tls")
     assert after.data == before.data
     assert after.metadata.resource_version == before.metadata.resource_version
+
+
+def test_rejected_renewal_renewed_again(scenario: Scenario) -> None:
+    names = unique_names()
+    old_order = seed_order(scenario, names, "60s")
+    scenario.set_account(renewal_validity="10m")
+    scenario.create_issuer()
+    scenario.create_duplicate_certificate("web", spec_for(names, "web-tls"))
+    scenario.start_operator()
+    scenario.wait_for_condition("web")
+
+    # The renewal the operator places waits for approval, and an approver rejects it.
+    scenario.set_account(skip_approval=False)
+    waiting = scenario.wait_for_condition("web", "Issuing", "True", "RenewalInProgress", timeout=60)
+    assert "approve its request" in scenario.condition(waiting, "Issuing")["message"]  # type: ignore[index]
+    pending = [
+        r
+        for r in scenario.admin_call("GET", "/state")["requests"]
+        if r["type"] == "new_request" and r["status"] == "pending"
+    ]
+    assert len(pending) == 1
+    scenario.set_account(skip_approval=True)
+    scenario.admin_call("POST", f"/requests/{pending[0]['id']}/reject")
+
+    scenario.wait_for_event("web", "RequestRejected", timeout=30)
+    new_order = wait_for(
+        lambda: (
+            (scenario.get("web")["status"].get("orderId") or old_order) != old_order
+            and scenario.get("web")["status"]["orderId"]
+        ),
+        45,
+        "a second renewal after the rejection",
+    )
+    assert new_order != old_order
+    assert scenario.counts().get(RENEWAL_POST) == 2
