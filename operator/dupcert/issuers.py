@@ -6,6 +6,7 @@ import hashlib
 import ssl
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr, ValidationError
 
@@ -108,13 +109,34 @@ async def _read_secret_value(
         ) from None
 
 
+def plain_http_problem(url: str) -> str | None:
+    """Reject plain http except to loopback or an in-cluster Service (the simulator sandbox).
+
+    Over plain http the API key would cross the network unencrypted.
+    """
+    parsed = urlsplit(url)
+    if parsed.scheme != "http":
+        return None
+    host = (parsed.hostname or "").lower()
+    if host in {"localhost", "127.0.0.1", "::1"} or host.endswith((".svc", ".svc.cluster.local")):
+        return None
+    return (
+        f"spec.url {url} uses plain http, so the API key would travel unencrypted; use https "
+        "(plain http is accepted only for loopback and in-cluster Service names)"
+    )
+
+
 def parse_issuer_spec(kind: IssuerKind, name: str, raw_spec: dict[str, Any]) -> IssuerSpec:
     try:
-        return IssuerSpec.model_validate(raw_spec)
+        spec = IssuerSpec.model_validate(raw_spec)
     except ValidationError as error:
         raise IssuerNotReadyError(
             f"{kind.value} {name} is invalid: {describe_validation_error(error)}"
         ) from None
+    problem = plain_http_problem(spec.url)
+    if problem is not None:
+        raise IssuerNotReadyError(f"{kind.value} {name} is invalid: {problem}")
+    return spec
 
 
 async def build_issuer(

@@ -187,6 +187,9 @@ class Reconciler:
         if current is not None and current.not_after <= self.now:
             # Said first, so no backoff or wait below can leave Ready claiming it.
             expired = f"Certificate expired on {format_time(current.not_after)}"
+            ready = find_condition(self._conditions(), READY)
+            if ready is None or ready.get("reason") != Reason.EXPIRED:
+                self.record_event("Warning", Reason.EXPIRED, expired)
             conditions = self._with(self._conditions(), READY, False, Reason.EXPIRED, expired)
             await self._set_conditions(conditions)
 
