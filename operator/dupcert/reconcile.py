@@ -555,11 +555,6 @@ class Reconciler:
                 min(self.deps.settings.approval_poll_seconds, 5.0),
             ) from None
         if placed.certificate is not None:
-            self.record_event(
-                "Normal",
-                Reason.ORDER_RENEWED,
-                f"Renewed order {placed.order_id} as order {placed.renewed_order_id}",
-            )
             return placed.certificate, placed.renewed_order_id, Reason.ORDER_RENEWED
 
         # The renewal exists (placed now or earlier) but its certificate is not issued yet.
@@ -662,13 +657,14 @@ class Reconciler:
             Reason.READY,
             "Certificate is up to date and has not expired",
         )
+        # The resource that renewed an order gets that order's own certificate.
+        what = "Certificate" if event_reason == Reason.ORDER_RENEWED else "Duplicate certificate"
         conditions = self._with(
             conditions,
             ISSUING,
             False,
             Reason.ISSUED,
-            f"Duplicate certificate {chain.serial_hex} of order {order_id} written to Secret "
-            f"{spec.secret_name}",
+            f"{what} {chain.serial_hex} of order {order_id} written to Secret {spec.secret_name}",
         )
         fields: dict[str, Any] = {
             "orderId": order_id,
@@ -686,11 +682,20 @@ class Reconciler:
             "requestOrderId": None,
             "issuanceTrigger": None,
         }
+        if event_reason == Reason.ORDER_RENEWED:
+            # No duplicate request belongs to this certificate.
+            fields["requestId"] = None
         requested = self.annotations.get(ANNOTATION_RENEW_REQUESTED_AT)
         if requested:
             fields["renewRequestedAt"] = requested
         await self._set_conditions(conditions, **fields)
 
+        if event_reason == Reason.ORDER_RENEWED:
+            self.record_event(
+                "Normal",
+                Reason.ORDER_RENEWED,
+                f"Renewed order {previous_order} as order {order_id} and wrote its certificate",
+            )
         if event_reason == Reason.RENEWED_ORDER_DUPLICATED:
             self.record_event(
                 "Normal",
