@@ -15,7 +15,7 @@ ISSUING = "Issuing"
 class Reason:
     """Condition and Event reasons (PascalCase, stable: users match on them)."""
 
-    # Ready=True: the Secret holds a valid certificate for the current spec.
+    # Ready=True: the Secret contains a valid certificate for the current spec.
     READY = "Ready"
     # The issuer's authenticated call succeeded (issuer Ready=True).
     CREDENTIALS_VALID = "CredentialsValid"

@@ -1,9 +1,9 @@
 """``dupcert demo``: the main job end to end on this machine.
 
-It starts the CertCentral simulator with its default seed, a Kubernetes API (the local control
-plane when its binaries are built, the kmock emulator otherwise, or a cluster given with
-``--kubeconfig``), applies the CRDs and the examples, runs the operator, waits for Ready and
-prints the resource's status and a summary of its Secret. The private key is never printed.
+It starts the CertCentral simulator with its default seed and a Kubernetes API: the local
+control plane when its binaries are built, the kmock emulator otherwise, or a cluster given
+with ``--kubeconfig``. It applies the CRDs and the examples, runs the operator and waits for
+Ready. Then it prints the resource's status and a summary of its Secret, never the key.
 """
 
 from __future__ import annotations

@@ -75,15 +75,15 @@ def find_duplicate_for_key(
     same key, and with RSA even the same CSR text, so they match too. A match counts only if
     it is newer than the listed entry with that serial number.
     """
-    wanted_key = public_key_der(next_key.key)
-    wanted_csr = "".join(next_key.csr_pem.split())
+    expected_key = public_key_der(next_key.key)
+    expected_csr = "".join(next_key.csr_pem.split())
     matches = []
     for duplicate in duplicates:
         if not duplicate.csr:
             continue
         if (
-            "".join(duplicate.csr.split()) == wanted_csr
-            or csr_public_key(duplicate.csr) == wanted_key
+            "".join(duplicate.csr.split()) == expected_csr
+            or csr_public_key(duplicate.csr) == expected_key
         ):
             matches.append(duplicate)
     if replaced_serial is not None:

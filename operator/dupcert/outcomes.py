@@ -1,4 +1,4 @@
-"""How a pass ends besides success: a failure, a wait, and what started an issuance."""
+"""Outcomes of a pass other than success: a failure, a wait, and the trigger of an issuance."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ class PassWait(Exception):
 
 @dataclass(frozen=True)
 class Trigger:
-    """What started an issuance: the Issuing condition's reason and message."""
+    """The cause of an issuance: the Issuing condition's reason and message."""
 
     reason: str
     message: str

@@ -495,7 +495,7 @@ class Reconciler:
 
         if trigger.reason == Reason.MANUALLY_TRIGGERED and self._renewal_not_due(spec, current):
             # A manual trigger before the renewal window duplicates the current order again,
-            # so the new certificate lives as long as the old one; it never buys a renewal
+            # so the new certificate lives as long as the old one. It never buys a renewal
             # early. The latest order is the fallback when the current one cannot be used.
             pinned = spec.order_id or current_order
             if pinned is not None:

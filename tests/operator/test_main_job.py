@@ -181,7 +181,7 @@ def test_invalid_names_report_invalid_spec(scenario: Scenario) -> None:
 
 def test_kill_after_post_one_duplicate(scenario: Scenario) -> None:
     scenario.create_issuer()
-    # The simulator creates the duplicate, then holds the response back: the operator is
+    # The simulator creates the duplicate, then delays the response: the operator is
     # killed while it waits, before it can record anything about the request.
     scenario.admin_call(
         "POST",

@@ -82,7 +82,7 @@ def apply_secret_template(
 
 @dataclass(frozen=True)
 class IssuedCertificate:
-    """What goes into the TLS Secret besides the chain and the key."""
+    """Order and certificate ids written into the TLS Secret beside the chain and the key."""
 
     order_id: int
     certificate_id: int | None
